@@ -1,0 +1,1 @@
+"""The `convwise` command line: argument parsing and printing only."""
