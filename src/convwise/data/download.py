@@ -1,0 +1,95 @@
+"""Download of data set files with a checksum check and an atomic rename (never a half-written file)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from convwise.core.errors import config_error
+from convwise.data.datasets import DatasetSpec, FileSpec, find_file
+from convwise.data.idx import read_bytes
+
+
+def download_file(url: str, dest: Path, file: FileSpec, *, timeout: float = 30.0) -> Path:
+    """Fetch `url` into `dest`, accepting it only if its decompressed content has `file.sha256`.
+
+    The bytes go to a temporary file in `dest`'s folder, are verified, fsynced, then renamed over
+    `dest` with `os.replace`, so `dest` is either absent or complete and correct.
+
+    Args:
+        url: http(s):// or file:// URL of the (usually gzip) file.
+        dest: final path.
+        file: the expected file (its SHA-256 is of the decompressed content).
+        timeout: network timeout in seconds.
+
+    Returns:
+        `dest`.
+
+    Raises:
+        OSError: the URL could not be fetched (network unavailable ...).
+        ConfigError: the fetched content does not match the checksum.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        digest = hashlib.sha256(read_bytes(tmp)).hexdigest()
+        if digest != file.sha256:
+            raise config_error(
+                f"Downloaded file `url` has SHA-256 {digest} after decompression, expected {file.sha256}.",
+                url=url,
+            )
+        os.replace(tmp, dest)
+        with contextlib.suppress(OSError):  # make the rename durable where the OS allows it
+            dir_fd = os.open(dest.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return dest
+
+
+def download_dataset(spec: DatasetSpec, folder: Path, *, mirrors: tuple[str, ...] | None = None) -> Path:
+    """Download every missing file of `spec` into `folder`, trying each mirror in turn.
+
+    Args:
+        spec: the data set.
+        folder: destination folder (created).
+        mirrors: base URLs to use instead of `spec.mirrors`.
+
+    Returns:
+        `folder`.
+
+    Raises:
+        OSError: no mirror could provide a file (the last error is chained).
+    """
+    errors: list[str] = []
+    for file in spec.files.values():
+        if find_file(folder, file) is not None:
+            continue
+        for base in mirrors if mirrors is not None else spec.mirrors:
+            url = base.rstrip("/") + "/" + file.name + ".gz"
+            try:
+                download_file(url, folder / f"{file.name}.gz", file)
+                break
+            except (OSError, urllib.error.URLError, ValueError) as exc:
+                errors.append(f"{url}: {exc}")
+        else:
+            raise OSError("download failed: " + "; ".join(errors[-3:]))
+    return folder
+
+
+__all__ = ["download_dataset", "download_file"]
