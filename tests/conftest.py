@@ -19,7 +19,9 @@ def shared_data_root() -> Path:
 def _dataset_dir(name: str) -> Path:
     folder = shared_data_root() / name
     if not (folder / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"real {name} IDX files not found in {folder} (set CONVWISE_TEST_DATA to their parent folder)")
+        pytest.skip(
+            f"real {name} IDX files not found in {folder} (set CONVWISE_TEST_DATA to their parent folder)"
+        )
     return folder
 
 

@@ -1,0 +1,83 @@
+"""Receptive field and jump (effective stride) of a chain of layers, on both axes.
+
+Along a chain: ``r ← r + d·(k − 1)·j`` and ``j ← j·s``, starting at r = 1, j = 1 (SPEC §2). For stride 1
+everywhere this is ``1 + Σ dᵢ·(kᵢ − 1)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from convwise.core.explain import Explanation
+from convwise.core.spec import Conv2dSpec, LayerSpec
+from convwise.core.validate import Pair, pair
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sliding-window op (conv or pool) as the receptive field sees it: kernel, stride, dilation."""
+
+    kernel_size: Pair
+    stride: Pair = (1, 1)
+    dilation: Pair = (1, 1)
+    name: str = ""
+
+    @classmethod
+    def of(cls, kernel_size: Any, stride: Any = 1, dilation: Any = 1, name: str = "") -> Window:
+        """Build a window from ints or pairs (validated)."""
+        return cls(pair("kernel_size", kernel_size), pair("stride", stride), pair("dilation", dilation), name)
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field (size) and jump (distance between neighbouring outputs, in input pixels)."""
+
+    size: Pair
+    jump: Pair
+    steps: tuple[Explanation, ...]
+
+    def explain(self) -> str:
+        """Every step of the recurrence, one line each."""
+        return "\n".join(e.text() for e in self.steps)
+
+
+def _windows(layers: Iterable[Window | Conv2dSpec | LayerSpec]) -> list[Window]:
+    out: list[Window] = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, LayerSpec):
+            out.extend(Window(s.kernel_size, s.stride, s.dilation, f"{i}.{s.role}") for s in layer.stages)
+        elif isinstance(layer, Conv2dSpec):
+            out.append(Window(layer.kernel_size, layer.stride, layer.dilation, f"{i}.{layer.role}"))
+        else:
+            out.append(
+                layer if layer.name else Window(layer.kernel_size, layer.stride, layer.dilation, str(i))
+            )
+    return out
+
+
+def receptive_field(layers: Iterable[Window | Conv2dSpec | LayerSpec]) -> ReceptiveField:
+    """Receptive field and jump of a chain of windows / conv specs / layer specs, per axis (H, W)."""
+    r = [1, 1]
+    j = [1, 1]
+    steps: list[Explanation] = []
+    for win in _windows(layers):
+        for axis in (0, 1):
+            k, s, d = win.kernel_size[axis], win.stride[axis], win.dilation[axis]
+            new_r = r[axis] + d * (k - 1) * j[axis]
+            label = "height" if axis == 0 else "width"
+            steps.append(
+                Explanation(
+                    f"receptive field ({label})",
+                    "r + d·(k−1)·j",
+                    f"{r[axis]} + {d}·({k}−1)·{j[axis]}",
+                    new_r,
+                    win.name,
+                )
+            )
+            r[axis] = new_r
+            if s != 1:
+                steps.append(Explanation(f"jump ({label})", "j·s", f"{j[axis]}·{s}", j[axis] * s, win.name))
+            j[axis] *= s
+    return ReceptiveField((r[0], r[1]), (j[0], j[1]), tuple(steps))
