@@ -1,0 +1,16 @@
+"""Model zoo (architectures as data, built from `convwise.layers`) and TARGET resolution."""
+
+from convwise.models import fashion as _fashion  # noqa: F401  (registers the model)
+from convwise.models.registry import ModelEntry, build, get_entry, list_models, register
+from convwise.models.target import LoadedModel, load_target, resolve_target
+
+__all__ = [
+    "LoadedModel",
+    "ModelEntry",
+    "build",
+    "get_entry",
+    "list_models",
+    "load_target",
+    "register",
+    "resolve_target",
+]
