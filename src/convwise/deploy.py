@@ -1,0 +1,8 @@
+"""The optimised inference path, `convwise.deploy.optimize(model)` (implemented in `convwise.export.deploy`)."""
+
+from __future__ import annotations
+
+from convwise.export.deploy import ATOL, RTOL, OptimizedModel, optimize
+from convwise.export.fold import FoldedPair, find_conv_bn_pairs, fold_batchnorm
+
+__all__ = ["ATOL", "RTOL", "FoldedPair", "OptimizedModel", "find_conv_bn_pairs", "fold_batchnorm", "optimize"]
