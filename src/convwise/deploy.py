@@ -1,4 +1,4 @@
-"""The optimised inference path, `convwise.deploy.optimize(model)` (implemented in `convwise.export.deploy`)."""
+"""The optimised inference path `convwise.deploy.optimize(model)` (implemented in `convwise.export`)."""
 
 from __future__ import annotations
 

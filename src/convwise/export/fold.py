@@ -1,4 +1,4 @@
-"""Fold inference-mode BatchNorm into the convolution that feeds it, wherever the conv sits in the module tree.
+"""Fold inference-mode BatchNorm into the conv that feeds it, wherever the conv sits in the module tree.
 
 For a conv `y = W*x + b` followed by BatchNorm with running statistics (mean mu, variance v), scale gamma,
 shift beta and epsilon eps, the pair equals one conv with

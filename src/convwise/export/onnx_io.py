@@ -1,4 +1,4 @@
-"""ONNX export with a dynamic batch axis, onnxruntime sessions, and int8 quantisation (dynamic and static QDQ).
+"""ONNX export with a dynamic batch axis, onnxruntime sessions, int8 quantisation (dynamic and static QDQ).
 
 The exporter is `torch.onnx.export(..., dynamo=True)`, the default of torch >= 2.9 and the one the PyTorch
 team maintains (the TorchScript exporter is deprecated). It needs `onnxscript`. Weights are embedded in the

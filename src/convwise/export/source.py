@@ -41,7 +41,7 @@ def _one_line(exc: ConfigError) -> ConfigError:
 
 
 def is_checkpoint_path(source: str) -> bool:
-    """True when `source` names a checkpoint file (an existing file, or a .pt/.pth name) rather than a TARGET."""
+    """True when `source` names a checkpoint (an existing file, or a .pt/.pth name) rather than a TARGET."""
     path = Path(source)
     return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file()
 
