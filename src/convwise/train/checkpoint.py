@@ -1,0 +1,198 @@
+"""Checkpoints: atomic writes, the `convwise-checkpoint/1` format and loading a model back from one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from convwise.core.errors import ConfigError, config_error
+
+FORMAT = "convwise-checkpoint/1"
+RESUME_FORMAT = "convwise-resume/1"
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """`torch.save(obj)` to `path` so that `path` is always either the old or the complete new file.
+
+    Writes a temporary file in the same folder, flushes and fsyncs it, then `os.replace`s it over `path`
+    and fsyncs the folder. A crash or kill at any moment leaves the previous file intact.
+
+    Args:
+        obj: anything `torch.save` accepts.
+        path: destination.
+
+    Returns:
+        `path`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return path
+
+
+def atomic_write_text(text: str, path: str | Path) -> Path:
+    """Write a text file atomically (same scheme as `atomic_save`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    return path
+
+
+def plain_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict, unwrapped from DDP, detached, contiguous (NCHW) CPU tensors."""
+    module = getattr(model, "module", model)
+    return {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: torch.nn.Module,
+    *,
+    model_name: str,
+    model_config: dict[str, Any],
+    normalization: dict[str, float],
+    dataset: str,
+    epoch: int,
+    metrics: dict[str, float],
+    classes: list[str] | tuple[str, ...] = (),
+    input_shape: list[int] | tuple[int, ...] = (1, 28, 28),
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a `convwise-checkpoint/1` file atomically.
+
+    The file is a plain dict loadable with `torch.load(path, weights_only=True)`:
+    `format, model {name, config}, state_dict, normalization {mean, std, scale}, dataset, classes,
+    input_shape (C, H, W), epoch, metrics, torch_version, convwise_version` plus `extra`.
+    The model expects `(pixel * scale - mean) / std` as input, in N, C, H, W layout.
+
+    Returns:
+        `path`.
+    """
+    from convwise import __version__
+
+    payload: dict[str, Any] = {
+        "format": FORMAT,
+        "model": {"name": model_name, "config": dict(model_config)},
+        "state_dict": plain_state_dict(model),
+        "normalization": dict(normalization),
+        "dataset": dataset,
+        "classes": list(classes),
+        "input_shape": [int(d) for d in input_shape],
+        "epoch": int(epoch),
+        "metrics": {k: float(v) for k, v in metrics.items()},
+        "torch_version": str(torch.__version__),
+        "convwise_version": __version__,
+    }
+    if extra:
+        payload.update(extra)
+    return atomic_save(payload, path)
+
+
+def read_checkpoint(path: str | Path, *, expected_format: str = FORMAT) -> dict[str, Any]:
+    """Load and check a checkpoint dict (weights_only, CPU).
+
+    Raises:
+        ConfigError: missing, unreadable, corrupt, or not a checkpoint of `expected_format`; names the path.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in ("best.pt", "last.pt") if expected_format == FORMAT else ("last.pt",):
+            if (path / name).is_file():
+                path = path / name
+                break
+    if not path.is_file():
+        raise config_error("Checkpoint `path` does not exist.", path=str(path))
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged zip / pickle
+        raise config_error(
+            f"Checkpoint `path` is corrupt or unreadable ({type(exc).__name__}).", path=str(path)
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != expected_format:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise config_error(
+            f"Checkpoint `path` is not a {expected_format} file (format={found!r}).", path=str(path)
+        )
+    return payload
+
+
+def build_model(name: str, config: dict[str, Any]) -> torch.nn.Module:
+    """Rebuild a model from (name, config): a zoo name or a `file.py:factory` / `pkg.mod:factory` target."""
+    from convwise import models
+
+    loader = getattr(models, "load_target", None)
+    if loader is not None:
+        return loader(name, **config)
+    return models.build(name, **config)
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model stored in a `convwise-checkpoint/1` file, with its weights, in eval mode.
+
+    Args:
+        path: the checkpoint file (or a run directory: its `best.pt`).
+
+    Returns:
+        (model, info) where info is the checkpoint dict without `state_dict`.
+
+    Raises:
+        ConfigError: missing/corrupt file, or weights that do not fit the rebuilt model.
+    """
+    payload = read_checkpoint(path)
+    spec = payload.get("model") or {}
+    try:
+        model = build_model(str(spec["name"]), dict(spec.get("config") or {}))
+        model.load_state_dict(payload["state_dict"])
+    except ConfigError:
+        raise
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise config_error(
+            f"Checkpoint `path` does not match its model {spec.get('name')!r} ({exc}).", path=str(path)
+        ) from exc
+    model.eval()
+    info = {k: v for k, v in payload.items() if k != "state_dict"}
+    return model, info
+
+
+__all__ = [
+    "FORMAT",
+    "RESUME_FORMAT",
+    "atomic_save",
+    "atomic_write_text",
+    "build_model",
+    "load_checkpoint",
+    "plain_state_dict",
+    "read_checkpoint",
+    "save_checkpoint",
+]
