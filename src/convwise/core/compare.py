@@ -8,6 +8,7 @@ from typing import Any
 
 from convwise.core.cost import LayerCost, layer_cost, separable_ratio_theory
 from convwise.core.errors import ConfigError, config_error
+from convwise.core.explain import Explanation, fmt
 from convwise.core.spec import BiasPolicy, LayerSpec, make_spec
 from convwise.core.validate import Pair, chw, pair, positive_int
 
@@ -47,9 +48,115 @@ class Comparison:
         return cost
 
     @property
+    def batch(self) -> int:
+        """Batch size N the operation counts are for."""
+        return self.baseline.batch
+
+    @property
     def theory_separable_ratio(self) -> Fraction:
         """1/Cout + 1/(kh·kw)."""
         return separable_ratio_theory(self.out_channels, self.kernel_size)
+
+    def variant(self, name: str) -> Variant:
+        """The row called `name` ('standard', 'separable', 'grouped (g=2)' …, or just 'grouped').
+
+        Raises:
+            ConfigError: no such row.
+        """
+        for v in self.variants:
+            if name in (v.name, v.name.split(" (")[0]):
+                return v
+        raise config_error(f"`name` must be one of {', '.join(v.name for v in self.variants)}.", name=name)
+
+    @property
+    def separable_mults_ratio(self) -> Fraction | None:
+        """Measured multiplications of the separable variant over the standard conv's (None if n/a)."""
+        return self.variant("separable").ratio(self.baseline, "mults")
+
+    @property
+    def theory_holds(self) -> bool:
+        """True when 1/Cout + 1/(kh·kw) is exact: depth multiplier 1 and the same output size."""
+        sep = self.variant("separable").cost
+        return (
+            sep is not None
+            and sep.spec.depth_multiplier == 1
+            and sep.output_shape == self.baseline.output_shape
+        )
+
+    def explain_ratios(self) -> tuple[Explanation, ...]:
+        """Every ratio to the standard conv derived, then the MobileNet theory and why it holds (or not)."""
+        base = self.baseline
+        out: list[Explanation] = []
+        for v in self.variants[1:]:
+            if v.cost is None:
+                continue
+            for field, label in (("params", "params"), ("mults", "multiplications"), ("flops", "FLOPs")):
+                ratio = v.ratio(base, field)
+                if ratio is None:
+                    continue
+                out.append(
+                    Explanation(
+                        f"{label} ratio",
+                        f"{label} / {label}(standard)",
+                        f"{fmt(getattr(v.cost.counts, field))} / {fmt(getattr(base.counts, field))}",
+                        float(ratio),
+                        v.name,
+                    )
+                )
+        kh, kw = self.kernel_size
+        cout = self.out_channels
+        theory = self.theory_separable_ratio
+        out.append(
+            Explanation(
+                "separable / standard multiplications, theory",
+                "1/Cout + 1/(kh·kw)",
+                f"1/{cout} + 1/({kh}·{kw})",
+                float(theory),
+                "theory",
+            )
+        )
+        sep = self.variant("separable").cost
+        if sep is None:
+            return tuple(out)
+        holds = self.theory_holds
+        std = base.counts.mults // base.batch
+        total = sep.counts.mults // sep.batch
+        out.append(
+            Explanation(
+                "separable / standard multiplications, measured"
+                + (
+                    ""
+                    if holds
+                    else " (theory does not apply: needs depth multiplier 1 and equal output sizes)"
+                ),
+                "mults(separable) / mults(standard)",
+                f"{fmt(total)} / {fmt(std)}",
+                float(Fraction(total, std)),
+                "theory",
+            )
+        )
+        if holds:
+            dw, pw = sep.stages[0].counts.mults, sep.stages[1].counts.mults
+            out.append(
+                Explanation(
+                    "depthwise share",
+                    "mults(depthwise) / mults(standard) = Cin·Ho·Wo·kh·kw / (Cout·Ho·Wo·Cin·kh·kw) = 1/Cout",
+                    f"{fmt(dw)} / {fmt(std)} = 1/{cout}",
+                    float(Fraction(dw, std)),
+                    "theory",
+                )
+            )
+            out.append(
+                Explanation(
+                    "pointwise share",
+                    "mults(pointwise) / mults(standard) = Cout·Ho·Wo·Cin / (Cout·Ho·Wo·Cin·kh·kw) "
+                    "= 1/(kh·kw)",
+                    f"{fmt(pw)} / {fmt(std)} = 1/({kh}·{kw})",
+                    float(Fraction(pw, std)),
+                    "theory",
+                )
+            )
+        return tuple(out)
 
     def to_dict(self, *, explain: bool = False) -> dict[str, Any]:
         """JSON form: one layer report per variant with its ratios to the standard conv."""
@@ -72,7 +179,8 @@ class Comparison:
                 }
             rows.append(row)
         return {
-            "input_shape": [1, *self.input_shape],
+            "input_shape": list(self.baseline.input_shape),
+            "output_shape": list(self.baseline.output_shape),
             "out_channels": self.out_channels,
             "kernel_size": list(self.kernel_size),
             "groups": self.groups,
@@ -81,7 +189,12 @@ class Comparison:
                 f"1/Cout + 1/(kh·kw) = 1/{self.out_channels} + "
                 f"1/({self.kernel_size[0]}·{self.kernel_size[1]})"
             ),
+            "theory_holds": self.theory_holds,
+            "separable_mults_ratio": (
+                None if self.separable_mults_ratio is None else float(self.separable_mults_ratio)
+            ),
             "variants": rows,
+            **({"ratio_explanation": [e.to_dict() for e in self.explain_ratios()]} if explain else {}),
         }
 
 
@@ -109,6 +222,8 @@ def compare(
     cout = positive_int("out_channels", out_channels)
     k = pair("kernel_size", kernel_size)
     g = positive_int("groups", groups)
+    if g == 1:
+        raise config_error("`groups` for the grouped variants must be at least 2.", groups=g)
     common: dict[str, Any] = {"stride": stride, "padding": padding, "dilation": dilation}
     policy: BiasPolicy = bias_policy if bias else "none"
     candidates: list[tuple[str, dict[str, Any]]] = [
@@ -141,17 +256,30 @@ def compare(
     base_spec = make_spec(in_channels=c, out_channels=cout, **candidates[0][1])
     base = layer_cost(base_spec, input_shape, batch=batch, dtype=dtype)
     variants = [Variant("standard", base)]
+    m = positive_int("depth_multiplier", depth_multiplier)
     for name, kwargs in candidates[1:]:
-        note = ""
+        notes: list[str] = []
+        target = cout
+        if kwargs["kind"] == "depthwise" and cout % c:
+            # a depthwise conv cannot map Cin → Cout here; show the one it can (the separable's first stage)
+            target = m * c
+            name = f"depthwise ({c}→{target})"
+            notes.append(
+                f"a depthwise conv maps Cin → m·Cin = {c}→{target} channels, not {c}→{cout} "
+                f"({cout} is not a multiple of {c}); shown for reference: it is the separable's first stage"
+            )
         try:
-            spec: LayerSpec = make_spec(in_channels=c, out_channels=cout, **kwargs)
+            spec: LayerSpec = make_spec(in_channels=c, out_channels=target, **kwargs)
             cost = layer_cost(spec, input_shape, batch=batch, dtype=dtype)
         except ConfigError as exc:
             variants.append(Variant(name, None, str(exc)))
             continue
-        if cost.output_shape != base.output_shape:
-            note = "output shape differs from the standard conv's"
-        variants.append(Variant(name, cost, note))
-    if g == 1:
-        raise config_error("`groups` for the grouped variants must be at least 2.", groups=g)
+        if cost.output_shape[2:] != base.output_shape[2:]:
+            kh, kw = cost.spec.kernel_size
+            notes.append(
+                f"output H×W {cost.output_shape[2]}×{cost.output_shape[3]} differs from the standard "
+                f"conv's {base.output_shape[2]}×{base.output_shape[3]}"
+                + (" (a 1x1 kernel does not shrink the input)" if (kh, kw) == (1, 1) else "")
+            )
+        variants.append(Variant(name, cost, "; ".join(notes)))
     return Comparison((c, input_shape[1], input_shape[2]), cout, k, g, tuple(variants))

@@ -322,6 +322,7 @@ def layer_cost(
     explanations: list[Explanation] = []
     weight_bytes = 0
     moved = 0
+    moved_parts: list[str] = []
     for st_spec in spec.stages:
         st = stage_cost(st_spec, size)
         stages.append(st)
@@ -331,6 +332,7 @@ def layer_cost(
         st_out = n * st_spec.out_channels * st.output_size[0] * st.output_size[1] * width
         weight_bytes += st.counts.params * width
         moved += st.counts.params * width + st_in + st_out
+        moved_parts.append(f"{fmt(st.counts.params * width)} + {fmt(st_in)} + {fmt(st_out)}")
         size = st.output_size
     per_sample = total
     total = total.scaled(n)
@@ -429,7 +431,8 @@ def layer_cost(
         if len(stages) == 1
         else "Σ over stages (weights + stage input + stage output)"
     )
-    explanations.append(Explanation("bytes moved", moved_formula, fmt(moved), moved, f"memory, {dtype}"))
+    moved_text = moved_parts[0] if len(moved_parts) == 1 else " + ".join(f"({p})" for p in moved_parts)
+    explanations.append(Explanation("bytes moved", moved_formula, moved_text, moved, f"memory, {dtype}"))
     intensity = Fraction(total.flops, moved)
     explanations.append(
         Explanation(

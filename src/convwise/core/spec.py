@@ -45,10 +45,13 @@ class Conv2dSpec:
     def __post_init__(self) -> None:
         positive_int("in_channels", self.in_channels)
         positive_int("out_channels", self.out_channels)
-        pair("kernel_size", self.kernel_size)
-        pair("stride", self.stride)
-        pair("dilation", self.dilation)
+        # ints and lists are accepted and stored as (height, width) tuples, so the spec stays hashable
+        object.__setattr__(self, "kernel_size", pair("kernel_size", self.kernel_size))
+        object.__setattr__(self, "stride", pair("stride", self.stride))
+        object.__setattr__(self, "dilation", pair("dilation", self.dilation))
         positive_int("groups", self.groups)
+        if self.role not in ("conv", "depthwise", "pointwise"):
+            raise config_error("`role` must be one of conv, depthwise, pointwise.", role=self.role)
         if not isinstance(self.bias, bool):
             raise config_error("`bias` must be True or False.", bias=self.bias)
         if not isinstance(self.padding, Padding):
@@ -331,16 +334,27 @@ def depthwise(
 
 
 def pointwise(
-    in_channels: int, out_channels: int, *, stride: int | Pair = 1, bias: bool = True, groups: int = 1
+    in_channels: int,
+    out_channels: int,
+    *,
+    stride: int | Pair = 1,
+    bias: bool = True,
+    groups: int = 1,
+    padding: Any = "valid",
+    padding_mode: str = "zeros",
 ) -> LayerSpec:
-    """Pointwise (1×1) convolution: mixes channels, keeps H×W at stride 1."""
+    """Pointwise (1×1) convolution: mixes channels, keeps H×W at stride 1 without padding.
+
+    `padding` is 'valid' by default; 'same' needs no padding for a 1×1 kernel at any stride, explicit
+    amounts are applied as `nn.Conv2d(..., 1, padding=p)` would.
+    """
     g = positive_int("groups", groups)
     stage = Conv2dSpec(
         in_channels,
         out_channels,
         (1, 1),
         pair("stride", stride),
-        VALID,
+        parse_padding(padding, padding_mode),
         (1, 1),
         g,
         _bias_flag(bias),
@@ -448,10 +462,34 @@ def make_spec(
             raise config_error(f"`kernel_size` is required for a {kind} convolution.", kernel_size=None)
         kernel_size = 1
     k = pair("kernel_size", kernel_size)
+    positive_int("groups", groups)
+    positive_int("depth_multiplier", depth_multiplier)
     if kind == "pointwise" and k != (1, 1):
         raise config_error("A pointwise convolution has a 1x1 kernel.", kernel_size=kernel_size)
+    if kind == "pointwise" and pair("dilation", dilation) != (1, 1):
+        raise config_error("A pointwise convolution's 1x1 kernel takes no dilation.", dilation=dilation)
+    if kind in ("standard", "grouped", "pointwise") and depth_multiplier != 1:
+        raise config_error(
+            "`depth_multiplier` applies only to depthwise, separable and grouped-separable convolutions.",
+            kind=kind,
+            depth_multiplier=depth_multiplier,
+        )
+    if kind not in ("separable", "grouped-separable") and bias_policy is not None:
+        raise config_error(
+            "`bias_policy` applies only to separable and grouped-separable convolutions (use `bias`).",
+            kind=kind,
+            bias_policy=bias_policy,
+        )
     if kind == "depthwise":
-        if out_channels is not None and is_int(out_channels) and is_int(in_channels) and in_channels > 0:
+        if out_channels is not None:
+            positive_int("out_channels", out_channels)
+        if groups != 1 and groups != in_channels:
+            raise config_error(
+                "A depthwise convolution has groups = in_channels (leave `groups` unset).",
+                in_channels=in_channels,
+                groups=groups,
+            )
+        if out_channels is not None and is_int(in_channels) and in_channels > 0:
             if out_channels % in_channels:
                 raise config_error(
                     "A depthwise convolution's `out_channels` must be a multiple of `in_channels` "
@@ -507,8 +545,22 @@ def make_spec(
             padding_mode=padding_mode,
         )
     if kind == "pointwise":
-        return pointwise(in_channels, out_channels, stride=stride, bias=bias, groups=groups)
-    policy: Any = bias_policy if bias_policy is not None else ("pytorch" if bias else "none")
+        return pointwise(
+            in_channels,
+            out_channels,
+            stride=stride,
+            bias=bias,
+            groups=groups,
+            padding=padding,
+            padding_mode=padding_mode,
+        )
+    if bias is False and bias_policy not in (None, "none"):
+        raise config_error(
+            "`bias=False` contradicts `bias_policy` (use bias_policy='none', or leave it unset).",
+            bias=bias,
+            bias_policy=bias_policy,
+        )
+    policy: Any = bias_policy if bias_policy is not None else ("pytorch" if _bias_flag(bias) else "none")
     if kind == "separable":
         if groups != 1:
             raise config_error(
