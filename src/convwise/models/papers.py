@@ -432,7 +432,8 @@ def dscnn_table() -> Table:
             "Memory (8-bit) = folded params + the largest input+output activation of one layer, one byte "
             "each (our reading of the paper's convention; it reproduces all three published figures).",
             "Operations = 2·MACs (a multiply and an add) + one operation per conv output element "
-            "(BatchNorm/ReLU); inferred convention, it reproduces the published figures within their rounding.",
+            "(BatchNorm/ReLU); inferred convention, it reproduces the published figures within their "
+            "rounding.",
         ),
     )
 
