@@ -7,7 +7,7 @@ depthwise bias, hence the `keras` bias policy by default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from torch import nn
@@ -109,6 +109,7 @@ class FashionCNN(nn.Sequential):
     "fashion_separable_cnn",
     description="The seed's Fashion-MNIST separable CNN (184,234 params), 1×28×28 input",
     input_shape=(1, 28, 28),
+    defaults={f.name: f.default for f in fields(FashionConfig)},
     input_shape_fn=lambda in_channels=1, image_size=28, **_: (in_channels, image_size, image_size),
 )
 def fashion_separable_cnn(**config: Any) -> FashionCNN:

@@ -291,8 +291,8 @@ def mobilenet_table2() -> Table:
             Row(
                 label,
                 (
-                    Cell("Mult-Adds %", Fraction(100 * macs.get(label, 0), total_m), 1, _pub(pm), "%"),
-                    Cell("Parameters %", Fraction(100 * params.get(label, 0), total_p), 1, _pub(pp), "%"),
+                    Cell("Mult-Adds", Fraction(100 * macs.get(label, 0), total_m), 1, _pub(pm), "%"),
+                    Cell("Parameters", Fraction(100 * params.get(label, 0), total_p), 1, _pub(pp), "%"),
                 ),
                 {"mult_adds": macs.get(label, 0), "parameters": params.get(label, 0)},
             )
