@@ -88,6 +88,19 @@ class Conv2dSpec:
             ConfigError: if the (dilated) kernel is larger than the padded input.
         """
         top, bottom, left, right = self.pads(size)
+        mode = self.padding.mode
+        if mode in ("reflect", "circular"):
+            # PyTorch's rule: reflect needs each pad < the size along its axis, circular pad ≤ size
+            for axis, n, amounts in (("height", size[0], (top, bottom)), ("width", size[1], (left, right))):
+                limit = n - 1 if mode == "reflect" else n
+                if max(amounts) > limit:
+                    rule = "smaller than" if mode == "reflect" else "at most"
+                    raise config_error(
+                        f"`{mode}` padding must be {rule} the input along the {axis} (each side ≤ {limit}).",
+                        input_size=size,
+                        padding=(top, bottom, left, right),
+                        padding_mode=mode,
+                    )
         out = []
         for axis, n, pad, ek, s in (
             ("height", size[0], top + bottom, self.effective_kernel[0], self.stride[0]),
