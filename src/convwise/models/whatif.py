@@ -1,0 +1,455 @@
+"""What-if rewrites: the same model with its convolutions replaced by separable or grouped ones.
+
+`whatif(model, "separable")` deep-copies the model and replaces every eligible convolution — a standard
+one (groups = 1) with a kernel larger than 1×1, optionally restricted to names matching a glob — by a
+`convwise.layers` module with the same in/out channels, stride, padding and dilation, so every output
+shape is kept. The report lists each replaced layer's params and MACs before and after (from
+`convwise.core`), the measured MAC ratio beside the theory (separable: 1/Cout + 1/(kh·kw)), and totals.
+The original model is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import torch
+from torch import nn
+
+from convwise.core import ConfigError, LayerSpec, config_error, layer_cost, make_spec, scale_channels
+from convwise.core.spec import BIAS_POLICIES
+from convwise.layers import build_layer
+from convwise.models._count import ModelCount, conv_like_modules, count_model, spec_of, unique_params
+
+REWRITE_KINDS: tuple[str, ...] = ("separable", "grouped", "grouped-separable")
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What to rewrite eligible convolutions into."""
+
+    kind: str
+    groups: int = 1
+    depth_multiplier: int = 1
+    bias_policy: str | None = None
+
+    def describe(self) -> str:
+        """e.g. 'grouped-separable (groups 4, depth multiplier 2)'."""
+        extra = []
+        if self.kind != "separable":
+            extra.append(f"groups {self.groups}")
+        if self.depth_multiplier != 1:
+            extra.append(f"depth multiplier {self.depth_multiplier}")
+        return self.kind + (f" ({', '.join(extra)})" if extra else "")
+
+    def theory(self, out_channels: int, kernel: tuple[int, int]) -> tuple[Fraction, str]:
+        """MACs ratio to the standard conv predicted for this rewrite (same output size), with its formula."""
+        k = kernel[0] * kernel[1]
+        g, m = self.groups, self.depth_multiplier
+        if self.kind == "grouped":
+            return Fraction(1, g), f"1/G = 1/{g}"
+        if self.kind == "separable" and m == 1:
+            return Fraction(1, out_channels) + Fraction(
+                1, k
+            ), f"1/Cout + 1/(kh·kw) = 1/{out_channels} + 1/{k}"
+        if self.kind == "separable":
+            return (
+                Fraction(m, out_channels) + Fraction(m, k),
+                f"M/Cout + M/(kh·kw) = {m}/{out_channels} + {m}/{k}",
+            )
+        return (
+            Fraction(m, out_channels) + Fraction(m, g * k),
+            f"M/Cout + M/(G·kh·kw) = {m}/{out_channels} + {m}/({g}·{k})",
+        )
+
+
+def parse_rewrite(text: str, *, depth_multiplier: int = 1, bias_policy: str | None = None) -> Rewrite:
+    """`separable`, `grouped:G` or `grouped-separable:G` → a `Rewrite`.
+
+    Raises:
+        ConfigError: unknown kind, missing or bad G, bad multiplier or bias policy.
+    """
+    rule = "`to` must be separable, grouped:G or grouped-separable:G (G a positive integer)."
+    if not isinstance(text, str):
+        raise config_error(rule, to=text)
+    kind, _, g_text = text.strip().partition(":")
+    if kind not in REWRITE_KINDS:
+        raise config_error(rule, to=text)
+    groups = 1
+    if kind == "separable":
+        if g_text:
+            raise config_error(rule, to=text)
+    else:
+        if not g_text.isdigit() or int(g_text) < 1:
+            raise config_error(rule, to=text)
+        groups = int(g_text)
+    if not isinstance(depth_multiplier, int) or isinstance(depth_multiplier, bool) or depth_multiplier < 1:
+        raise config_error(
+            "`depth_multiplier` must be a positive integer.", depth_multiplier=depth_multiplier
+        )
+    if kind == "grouped" and depth_multiplier != 1:
+        raise config_error(
+            "A depth multiplier applies to the separable rewrites only.",
+            to=text,
+            depth_multiplier=depth_multiplier,
+        )
+    if bias_policy is not None and bias_policy not in BIAS_POLICIES:
+        raise config_error(
+            f"`bias_policy` must be one of {', '.join(BIAS_POLICIES)}.", bias_policy=bias_policy
+        )
+    return Rewrite(kind, groups, depth_multiplier, bias_policy)
+
+
+@dataclass(frozen=True)
+class ReplacedLayer:
+    """One replaced convolution: its specs and exact costs before and after (per sample)."""
+
+    name: str
+    before: LayerSpec
+    after: LayerSpec
+    input_shape: tuple[int, int, int] | None
+    output_shape: tuple[int, ...] | None
+    params_before: int
+    params_after: int
+    macs_before: int | None
+    macs_after: int | None
+    theory: Fraction
+    theory_formula: str
+    alpha: dict[str, Any] | None = None
+
+    @property
+    def macs_ratio(self) -> Fraction | None:
+        """Measured MACs after / before (exact)."""
+        if not self.macs_before or self.macs_after is None:
+            return None
+        return Fraction(self.macs_after, self.macs_before)
+
+    @property
+    def params_ratio(self) -> Fraction:
+        """Params after / before (exact, biases included)."""
+        return Fraction(self.params_after, self.params_before)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (integers exact, ratios as floats)."""
+        ratio = self.macs_ratio
+        return {
+            "name": self.name,
+            "before": self.before.describe(),
+            "after": self.after.describe(),
+            "input_shape": None if self.input_shape is None else [1, *self.input_shape],
+            "output_shape": None if self.output_shape is None else [1, *self.output_shape],
+            "params_before": self.params_before,
+            "params_after": self.params_after,
+            "macs_before": self.macs_before,
+            "macs_after": self.macs_after,
+            "macs_ratio": None if ratio is None else float(ratio),
+            "params_ratio": float(self.params_ratio),
+            "theory_ratio": float(self.theory),
+            "theory_formula": self.theory_formula,
+            "width_multiplier_projection": self.alpha,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedLayer:
+    """A convolution that was not replaced, and why."""
+
+    name: str
+    reason: str
+    eligible: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"name": self.name, "reason": self.reason, "eligible": self.eligible}
+
+
+@dataclass
+class WhatIfResult:
+    """The rewritten model and the report of what changed."""
+
+    model: nn.Module
+    rewrite: Rewrite
+    input_shape: tuple[int, int, int]
+    replaced: tuple[ReplacedLayer, ...]
+    skipped: tuple[SkippedLayer, ...]
+    params_before: int
+    params_after: int
+    macs_before: int
+    macs_after: int
+    output_shape: Any
+    width_multiplier: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of the report (the model itself is not serialised)."""
+        return {
+            "rewrite": self.rewrite.describe(),
+            "kind": self.rewrite.kind,
+            "groups": self.rewrite.groups,
+            "depth_multiplier": self.rewrite.depth_multiplier,
+            "width_multiplier": self.width_multiplier,
+            "input_shape": [1, *self.input_shape],
+            "output_shape": self.output_shape,
+            "replaced": [r.to_dict() for r in self.replaced],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "totals": {
+                "params_before": self.params_before,
+                "params_after": self.params_after,
+                "params_ratio": self.params_after / self.params_before if self.params_before else None,
+                "macs_before": self.macs_before,
+                "macs_after": self.macs_after,
+                "macs_ratio": self.macs_after / self.macs_before if self.macs_before else None,
+            },
+            "notes": self.notes,
+        }
+
+
+def _new_spec(before: LayerSpec, rw: Rewrite) -> LayerSpec:
+    st = before.stages[0]
+    policy = rw.bias_policy or ("keras" if st.bias else "none")
+    common: dict[str, Any] = {
+        "stride": st.stride,
+        "padding": st.padding,
+        "dilation": st.dilation,
+        "padding_mode": st.padding.mode,
+    }
+    if rw.kind == "grouped":
+        for what, c in (("in_channels", st.in_channels), ("out_channels", st.out_channels)):
+            if c % rw.groups:
+                raise config_error(f"`groups` must divide `{what}`.", **{what: c, "groups": rw.groups})
+        return make_spec(
+            "grouped",
+            st.in_channels,
+            st.out_channels,
+            st.kernel_size,
+            groups=rw.groups,
+            bias=st.bias,
+            **common,
+        )
+    if rw.kind == "grouped-separable":
+        mid = st.in_channels * rw.depth_multiplier
+        if mid % rw.groups:
+            raise config_error(
+                "`groups` must divide the depthwise output channels (in_channels·depth_multiplier).",
+                in_channels=st.in_channels,
+                depth_multiplier=rw.depth_multiplier,
+                groups=rw.groups,
+            )
+        if st.out_channels % rw.groups:
+            raise config_error(
+                "`groups` must divide `out_channels`.", out_channels=st.out_channels, groups=rw.groups
+            )
+    return make_spec(
+        rw.kind,
+        st.in_channels,
+        st.out_channels,
+        st.kernel_size,
+        groups=rw.groups,
+        depth_multiplier=rw.depth_multiplier,
+        bias_policy=policy,  # type: ignore[arg-type]
+        **common,
+    )
+
+
+def _alpha_projection(
+    before: LayerSpec, rw: Rewrite, alpha: float, in_shape: tuple[int, int, int] | None
+) -> dict[str, Any]:
+    st = before.stages[0]
+    cin, cout = scale_channels(st.in_channels, alpha), scale_channels(st.out_channels, alpha)
+    out: dict[str, Any] = {"width_multiplier": alpha, "in_channels": cin, "out_channels": cout}
+    try:
+        thin_before = make_spec(
+            "standard",
+            cin,
+            cout,
+            st.kernel_size,
+            stride=st.stride,
+            padding=st.padding,
+            dilation=st.dilation,
+            bias=st.bias,
+        )
+        thin_after = _new_spec(thin_before, rw)
+    except ConfigError as exc:
+        out["error"] = str(exc)
+        return out
+    out["params"] = sum(st.weight_params() + st.bias_params() for st in thin_after.stages)
+    if in_shape is None:
+        return out
+    out["macs"] = layer_cost(thin_after, (cin, in_shape[1], in_shape[2])).counts.macs
+    return out
+
+
+def _set_child(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    parent._modules[child] = module
+
+
+def _shapes(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return list(value.shape)
+    if isinstance(value, (tuple, list)):
+        return [_shapes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shapes(v) for k, v in value.items()}
+    return None
+
+
+def output_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> Any:
+    """Shapes of the model's output(s) for one sample, from a meta-device copy."""
+    twin = copy.deepcopy(model).to("meta").eval()
+    with torch.no_grad():
+        return _shapes(twin(torch.empty(1, *input_shape, device="meta")))
+
+
+def _per_name(count: ModelCount) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], int]]:
+    out: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
+    for layer in count.layers:
+        if layer.name in out:
+            i, o, m = out[layer.name]
+            out[layer.name] = (i, o, m + layer.macs)
+        else:
+            out[layer.name] = (layer.input_shape, layer.output_shape, layer.macs)
+    return out
+
+
+def whatif(
+    model: nn.Module,
+    to: str | Rewrite = "separable",
+    *,
+    input_shape: tuple[int, int, int] | None = None,
+    depth_multiplier: int = 1,
+    bias_policy: str | None = None,
+    only: str | None = None,
+    width_multiplier: float | None = None,
+) -> WhatIfResult:
+    """Rewrite a model's eligible convolutions and report the cost before and after.
+
+    Args:
+        model: any `nn.Module` (it is deep-copied; the original is untouched).
+        to: 'separable', 'grouped:G', 'grouped-separable:G', or a `Rewrite`.
+        input_shape: (C, H, W) of one sample, for MACs and the shape check; defaults to `model.input_shape`.
+        depth_multiplier: depthwise outputs per input channel (separable rewrites).
+        bias_policy: separable biases: 'keras' (pointwise only), 'pytorch' (both) or 'none'; default keeps
+            one bias per output channel when the original conv had a bias ('keras'), else 'none'.
+        only: a glob on module names (e.g. 'features.*'); only matching convs are considered.
+        width_multiplier: α; adds, per replaced layer, the cost the rewrite would have with its channels
+            thinned by α (a projection: the returned model keeps its channels, so shapes are kept).
+
+    Returns:
+        A `WhatIfResult` with the new model, replaced and skipped layers and totals.
+
+    Raises:
+        ConfigError: bad rewrite, unknown input shape, a model that does not run on the input, or a
+            rewrite that changes an output shape.
+    """
+    rw = (
+        to
+        if isinstance(to, Rewrite)
+        else parse_rewrite(to, depth_multiplier=depth_multiplier, bias_policy=bias_policy)
+    )
+    if input_shape is None:
+        input_shape = getattr(model, "input_shape", None)
+    if input_shape is None:
+        raise config_error(
+            "`input_shape` (C, H, W) is needed to count MACs and check shapes.", input_shape=None
+        )
+    shape = tuple(int(v) for v in input_shape)
+    if width_multiplier is not None:
+        scale_channels(1, width_multiplier)  # validates α
+    before_count = count_model(model, shape)  # type: ignore[arg-type]
+    before_layers = _per_name(before_count)
+    new = copy.deepcopy(model)
+    replaced_specs: list[tuple[str, LayerSpec, LayerSpec]] = []
+    skipped: list[SkippedLayer] = []
+    for name, module in conv_like_modules(new):
+        if only is not None and not fnmatch.fnmatchcase(name, only):
+            continue
+        spec = spec_of(module)
+        if spec.kind != "standard" or spec.is_composite:
+            skipped.append(SkippedLayer(name, f"not a standard conv ({spec.kind})", False))
+            continue
+        if spec.kernel_size == (1, 1):
+            skipped.append(SkippedLayer(name, "1×1 kernel (nothing to separate)", False))
+            continue
+        try:
+            after = _new_spec(spec, rw)
+        except ConfigError as exc:
+            skipped.append(SkippedLayer(name, str(exc), True))
+            continue
+        weight = next(module.parameters(), None)
+        device = weight.device if weight is not None else None
+        dtype = weight.dtype if weight is not None else None
+        layer = build_layer(after, device=device, dtype=dtype)
+        layer.train(module.training)
+        if name:
+            _set_child(new, name, layer)
+        else:
+            new = layer
+        replaced_specs.append((name, spec, after))
+    if only is not None and not replaced_specs and not skipped:
+        raise config_error("No convolution matches `only`.", only=only)
+    after_count = count_model(new, shape)  # type: ignore[arg-type]
+    after_layers = _per_name(after_count)
+    out_before = output_shapes(model, shape)  # type: ignore[arg-type]
+    out_after = output_shapes(new, shape)  # type: ignore[arg-type]
+    if out_before != out_after:
+        raise config_error(
+            "The rewrite changed the model's output shape.", before=out_before, after=out_after
+        )
+    replaced: list[ReplacedLayer] = []
+    for name, spec, after in replaced_specs:
+        b = before_layers.get(name)
+        a = after_layers.get(name)
+        if b is not None and a is not None and b[1] != a[1]:
+            raise config_error(
+                "The rewrite changed a layer's output shape.", layer=name, before=b[1], after=a[1]
+            )
+        theory, formula = rw.theory(spec.out_channels, spec.kernel_size)
+        in_shape = b[0] if b is not None else None
+        replaced.append(
+            ReplacedLayer(
+                name,
+                spec,
+                after,
+                in_shape,  # type: ignore[arg-type]
+                b[1] if b is not None else None,
+                sum(s.weight_params() + s.bias_params() for s in spec.stages),
+                sum(s.weight_params() + s.bias_params() for s in after.stages),
+                b[2] if b is not None else None,
+                a[2] if a is not None else None,
+                theory,
+                formula,
+                None if width_multiplier is None else _alpha_projection(spec, rw, width_multiplier, in_shape),  # type: ignore[arg-type]
+            )
+        )
+    notes = [
+        "MACs count convolutions and fully connected layers (convwise.core formulas); other layers are "
+        "not included.",
+        "Theory ratios ignore biases and assume the same output size; the measured ratio is exact.",
+    ]
+    if width_multiplier is not None:
+        notes.append(
+            "width_multiplier_projection: the replaced layer's cost with its input and output channels "
+            "thinned by α (int(α·C)); the returned model keeps its channels."
+        )
+    unrun = [r.name for r in replaced if r.macs_before is None]
+    if unrun:
+        notes.append(f"Not run by the forward pass (no MACs): {', '.join(unrun)}.")
+    return WhatIfResult(
+        new,
+        rw,
+        shape,  # type: ignore[arg-type]
+        tuple(replaced),
+        tuple(skipped),
+        unique_params(model),
+        unique_params(new),
+        before_count.macs,
+        after_count.macs,
+        out_after,
+        width_multiplier,
+        notes,
+    )
