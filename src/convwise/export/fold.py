@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from convwise.core.errors import config_error
+
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 _DIMS = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3, nn.BatchNorm1d: 1, nn.BatchNorm2d: 2, nn.BatchNorm3d: 3}
@@ -151,13 +153,18 @@ def find_conv_bn_pairs(model: nn.Module, example: torch.Tensor | None = None) ->
         example: an input used for the hook-based search when the model does not trace with `torch.fx`.
 
     Returns:
-        The pairs in execution order (empty when there are none, or when the model does not trace and no
-        example is given).
+        The pairs in execution order (empty when there are none).
+
+    Raises:
+        ConfigError: the model does not trace with `torch.fx` and no `example` was given.
     """
     pairs = _pairs_by_fx(model)
     if pairs is None:
         if example is None:
-            return []
+            raise config_error(
+                "Folding BatchNorm in a model that does not trace with torch.fx needs an `example` input.",
+                model=type(model).__name__,
+            )
         pairs = _pairs_by_hooks(model, example)
     return pairs
 
@@ -169,18 +176,39 @@ def fold_batchnorm(
 
     Args:
         model: the model; copied first unless `inplace`.
-        example: an input tensor, needed only when the model does not trace with `torch.fx`.
+        example: an input tensor, needed when the model does not trace with `torch.fx`: pairs are then
+            found with forward hooks on one pass over it, and the folded model is checked against the
+            original on it.
         inplace: modify `model` itself.
 
     Returns:
         `(model, pairs)`: the model in eval mode with each folded BatchNorm replaced by `nn.Identity`, and
         the pairs that were folded. The folded model computes what the original computes in eval mode, up to
         float rounding (about 1e-6 relative in float32).
+
+    Raises:
+        ConfigError: the model does not trace with `torch.fx` and no `example` was given, or (hook-based
+            search only) the folded model disagrees with the original on `example` (a conv output is also
+            used outside its BatchNorm).
     """
     target = model if inplace else copy.deepcopy(model)
     target.eval()
-    pairs = find_conv_bn_pairs(target, example)
+    traced = _pairs_by_fx(target)
+    pairs = traced if traced is not None else find_conv_bn_pairs(target, example)
+    reference = None
+    if traced is None and pairs and example is not None:
+        with torch.no_grad():
+            reference = target(example)
     for pair in pairs:
         _fold_into(target.get_submodule(pair.conv), target.get_submodule(pair.norm))
         _set_module(target, pair.norm, nn.Identity())
+    if isinstance(reference, torch.Tensor):
+        with torch.no_grad():
+            folded = target(example)
+        scale = float(reference.abs().max()) + 1.0
+        if not torch.allclose(folded, reference, rtol=1e-3, atol=1e-4 * scale):
+            raise config_error(
+                "Folding BatchNorm changed the model's output; a conv output is used outside its BatchNorm.",
+                model=type(model).__name__,
+            )
     return target, pairs

@@ -1,0 +1,376 @@
+"""Latency benchmark of one model on every inference backend, interleaved, with a roofline next to it.
+
+Backends (names used in tables and `--backends`):
+
+- `eager`          the model as given, NCHW, eval mode, `torch.inference_mode`.
+- `optimized`      `convwise.deploy.optimize(model)`: BatchNorm folded, channels-last, inference mode.
+- `compiled`       the same, wrapped with `torch.compile` (compiled during warm-up).
+- `ort-fp32`       onnxruntime, a default `InferenceSession` (all graph optimisations), fp32 ONNX export.
+- `ort-int8-dyn`   onnxruntime on the dynamic int8 model.
+- `ort-int8-qdq`   onnxruntime on the static (QDQ) int8 model (calibrated on random inputs unless given data).
+
+Timing: every backend is warmed up, then the backends take turns (the order rotates every round), so load
+from other processes hits all of them alike. Each figure is the median (and 90th percentile) of the rounds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from convwise.core.errors import config_error
+from convwise.export.roofline import (
+    LayerCost,
+    MachinePeak,
+    layer_costs,
+    measure_layers,
+    probe_machine,
+    threads,
+)
+
+BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-dyn", "ort-int8-qdq")
+DEFAULT_BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-qdq")
+#: Backends that are convwise's own PyTorch paths (the goal compares the best of them with onnxruntime).
+CONVWISE_PATHS: tuple[str, ...] = ("eager", "optimized", "compiled")
+
+
+@dataclass
+class Timing:
+    """Latency samples of one backend at one batch size and thread count (seconds)."""
+
+    backend: str
+    batch: int
+    threads: int
+    samples: list[float]
+    warmup: int
+    setup_s: float = 0.0
+
+    @property
+    def median(self) -> float:
+        """Median latency, seconds."""
+        return median(self.samples)
+
+    @property
+    def p90(self) -> float:
+        """90th-percentile latency (nearest rank), seconds."""
+        ordered = sorted(self.samples)
+        return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+    @property
+    def throughput(self) -> float:
+        """Samples per second at the median latency."""
+        return self.batch / self.median
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "backend": self.backend,
+            "batch": self.batch,
+            "threads": self.threads,
+            "warmup": self.warmup,
+            "repeats": len(self.samples),
+            "median_ms": self.median * 1e3,
+            "p90_ms": self.p90 * 1e3,
+            "throughput": self.throughput,
+            "setup_s": self.setup_s,
+        }
+
+
+@dataclass
+class Roofline:
+    """Roofline prediction for one batch size: per-layer costs, predictions and measured times."""
+
+    batch: int
+    threads: int
+    layers: list[LayerCost]
+    measured: list[float]
+    peak: MachinePeak
+
+    @property
+    def predicted(self) -> float:
+        """Sum of the per-layer roofline bounds, seconds."""
+        return sum(layer.predict(self.peak) for layer in self.layers)
+
+    @property
+    def flops(self) -> int:
+        """Total FLOPs of the batch."""
+        return sum(layer.flops for layer in self.layers)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "batch": self.batch,
+            "threads": self.threads,
+            "flops": self.flops,
+            "predicted_ms": self.predicted * 1e3,
+            "measured_layers_ms": sum(self.measured) * 1e3,
+            "layers": [
+                {
+                    "name": layer.name,
+                    "type": layer.type,
+                    "flops": layer.flops,
+                    "bytes": layer.bytes,
+                    "intensity": layer.intensity,
+                    "bound": layer.bound(self.peak),
+                    "predicted_ms": layer.predict(self.peak) * 1e3,
+                    "measured_ms": t * 1e3,
+                }
+                for layer, t in zip(self.layers, self.measured, strict=True)
+            ],
+        }
+
+
+@dataclass
+class BenchResult:
+    """Everything `run_benchmark` measured."""
+
+    model: str
+    input_shape: tuple[int, ...]
+    timings: list[Timing] = field(default_factory=list)
+    rooflines: list[Roofline] = field(default_factory=list)
+    peaks: list[MachinePeak] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def timing(self, backend: str, batch: int, n_threads: int) -> Timing | None:
+        """The timing of one backend/batch/threads, or None."""
+        for t in self.timings:
+            if (t.backend, t.batch, t.threads) == (backend, batch, n_threads):
+                return t
+        return None
+
+    def roofline(self, batch: int, n_threads: int) -> Roofline | None:
+        """The roofline of one batch/threads, or None."""
+        for r in self.rooflines:
+            if (r.batch, r.threads) == (batch, n_threads):
+                return r
+        return None
+
+    def goals(self, batch: int, n_threads: int) -> dict[str, Any]:
+        """The goals at one batch size: best convwise path vs onnxruntime and roofline, optimised speed-up."""
+        out: dict[str, Any] = {"batch": batch, "threads": n_threads}
+        own = [t for b in CONVWISE_PATHS if (t := self.timing(b, batch, n_threads)) is not None]
+        best = min(own, key=lambda t: t.median) if own else None
+        ort = self.timing("ort-fp32", batch, n_threads)
+        eager = self.timing("eager", batch, n_threads)
+        opt = self.timing("optimized", batch, n_threads)
+        roof = self.roofline(batch, n_threads)
+        if best is not None:
+            out["best_convwise"] = best.backend
+            out["best_convwise_ms"] = best.median * 1e3
+        if best is not None and ort is not None:
+            ratio = best.median / ort.median
+            out["best_vs_ort"] = ratio
+            out["best_vs_ort_met"] = ratio <= 1.0
+        if best is not None and roof is not None:
+            ratio = best.median / roof.predicted
+            out["best_vs_roofline"] = ratio
+            out["best_vs_roofline_met"] = ratio <= 1.25
+        if eager is not None and opt is not None:
+            speedup = eager.median / opt.median
+            out["optimized_speedup"] = speedup
+            out["optimized_speedup_met"] = speedup >= 1.5
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        combos = sorted({(t.batch, t.threads) for t in self.timings})
+        return {
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "machine": [p.as_dict() for p in self.peaks],
+            "timings": [t.as_dict() for t in self.timings],
+            "rooflines": [r.as_dict() for r in self.rooflines],
+            "goals": [self.goals(b, n) for b, n in combos],
+            "skipped": dict(self.skipped),
+        }
+
+
+@contextlib.contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[str], None]]:
+    if not enabled:
+        yield lambda _desc: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("benchmark", total=total)
+
+        def advance(desc: str) -> None:
+            bar.update(task, advance=1, description=desc)
+
+        yield advance
+
+
+def _torch_runner(module: nn.Module, x: torch.Tensor) -> Callable[[], Any]:
+    def call() -> Any:
+        with torch.inference_mode():
+            return module(x)
+
+    return call
+
+
+def _ort_runner(sess: Any, x: np.ndarray) -> Callable[[], Any]:
+    name = sess.get_inputs()[0].name
+    return lambda: sess.run(None, {name: x})
+
+
+def _build_onnx(
+    model: nn.Module, input_shape: Sequence[int], backends: Sequence[str], folder: Path, calibration: Any
+) -> dict[str, Path]:
+    from convwise.export import onnx_io
+
+    files: dict[str, Path] = {}
+    fp32 = folder / "model.onnx"
+    onnx_io.export_onnx(model, fp32, input_shape)
+    files["ort-fp32"] = fp32
+    if "ort-int8-dyn" in backends:
+        files["ort-int8-dyn"] = onnx_io.quantize(fp32, folder / "model.int8-dynamic.onnx", "dynamic")
+    if "ort-int8-qdq" in backends:
+        calib = calibration if calibration is not None else torch.randn(16, *input_shape)
+        files["ort-int8-qdq"] = onnx_io.quantize(
+            fp32, folder / "model.int8-static.onnx", "static", calibration=calib
+        )
+    return files
+
+
+def run_benchmark(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    name: str = "model",
+    batch_sizes: Sequence[int] = (1,),
+    thread_counts: Sequence[int] | None = None,
+    backends: Sequence[str] = DEFAULT_BACKENDS,
+    warmup: int = 3,
+    repeats: int = 20,
+    roofline: bool = True,
+    layer_repeats: int = 5,
+    calibration: torch.Tensor | None = None,
+    progress: bool = False,
+    max_seconds: float | None = None,
+) -> BenchResult:
+    """Measure `model` on each backend, batch size and thread count, interleaved, plus the roofline.
+
+    Args:
+        model: the module (not changed).
+        input_shape: per-sample input shape (C, H, W).
+        name: the model's name for reports.
+        batch_sizes: batch sizes to measure.
+        thread_counts: intra-op thread counts (default: torch's current count).
+        backends: a subset of `BACKENDS`.
+        warmup: untimed runs per backend before timing (`compiled` compiles during its first run).
+        repeats: timed rounds; every round runs each backend once, in rotating order.
+        roofline: probe the machine and predict/measure per layer (on the `optimized` model).
+        layer_repeats: passes for the per-layer measurement.
+        calibration: inputs to calibrate the static int8 model (random inputs when None: latency only).
+        progress: show a progress bar on stderr.
+        max_seconds: stop adding rounds for a batch size after this long (at least 3 rounds are kept).
+
+    Returns:
+        The `BenchResult`.
+
+    Raises:
+        ConfigError: unknown backend, non-positive batch size, warm-up, repeats or thread count.
+    """
+    from convwise.export.deploy import optimize
+
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise config_error(f"`backends` must be among {', '.join(BACKENDS)}.", backends=",".join(unknown))
+    if not backends:
+        raise config_error("`backends` must name at least one backend.", backends="")
+    for arg, values in (("batch", batch_sizes), ("threads", thread_counts or [1])):
+        if not values or any(int(v) < 1 for v in values):
+            raise config_error(f"`{arg}` values must be positive integers.", **{arg: list(values or [])})
+    if repeats < 1 or warmup < 0:
+        raise config_error("`repeats` must be >= 1 and `warmup` >= 0.", repeats=repeats, warmup=warmup)
+    thread_counts = list(thread_counts or [torch.get_num_threads()])
+    model = model.eval()
+    result = BenchResult(model=name, input_shape=tuple(input_shape))
+
+    needs_opt = any(b in backends for b in ("optimized", "compiled")) or roofline
+    optimized = optimize(model) if needs_opt else None
+    compiled = optimize(model, compile=True) if "compiled" in backends else None
+
+    total = (
+        len(batch_sizes) * len(thread_counts) * (len(backends) * (warmup + repeats) + (2 if roofline else 0))
+    )
+    with tempfile.TemporaryDirectory(prefix="convwise-bench-") as tmp, _progress(total, progress) as advance:
+        onnx_files: dict[str, Path] = {}
+        if any(b.startswith("ort") for b in backends):
+            onnx_files = _build_onnx(model, input_shape, backends, Path(tmp), calibration)
+        for n_threads in thread_counts:
+            sessions: dict[str, Any] = {}
+            if onnx_files:
+                from convwise.export import onnx_io
+
+                sessions = {
+                    b: onnx_io.session(p, threads=n_threads) for b, p in onnx_files.items() if b in backends
+                }
+            peak = probe_machine(n_threads) if roofline else None
+            if peak is not None:
+                result.peaks.append(peak)
+            for batch in batch_sizes:
+                with threads(n_threads):
+                    x = torch.randn(batch, *input_shape)
+                    runners: dict[str, Callable[[], Any]] = {}
+                    for b in backends:
+                        if b == "eager":
+                            runners[b] = _torch_runner(model, x)
+                        elif b == "optimized" and optimized is not None:
+                            runners[b] = _torch_runner(optimized, x)
+                        elif b == "compiled" and compiled is not None:
+                            runners[b] = _torch_runner(compiled, x)
+                        elif b in sessions:
+                            runners[b] = _ort_runner(sessions[b], x.numpy())
+                    timings = {b: Timing(b, batch, n_threads, [], warmup) for b in runners}
+                    for b, fn in runners.items():
+                        start = time.perf_counter()
+                        for _ in range(warmup):
+                            try:
+                                fn()
+                            except Exception as exc:  # e.g. torch.compile without a working C++ compiler
+                                result.skipped[b] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+                                break
+                            advance(f"warm-up {b} (batch {batch}, {n_threads} thr)")
+                        timings[b].setup_s = time.perf_counter() - start
+                    live = [b for b in runners if b not in result.skipped]
+                    started = time.perf_counter()
+                    for r in range(repeats):
+                        order = live[r % len(live) :] + live[: r % len(live)] if live else []
+                        for b in order:
+                            t0 = time.perf_counter()
+                            runners[b]()
+                            timings[b].samples.append(time.perf_counter() - t0)
+                            advance(f"timing (batch {batch}, {n_threads} thr)")
+                        if max_seconds is not None and r >= 2 and time.perf_counter() - started > max_seconds:
+                            break
+                    result.timings.extend(timings[b] for b in live)
+                    if peak is not None and optimized is not None:
+                        inner = optimized.model
+                        xl = x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+                        costs = layer_costs(inner, xl)
+                        advance(f"per-layer costs (batch {batch})")
+                        measured = measure_layers(inner, xl, repeats=layer_repeats)
+                        advance(f"per-layer timing (batch {batch})")
+                        result.rooflines.append(Roofline(batch, n_threads, costs, measured, peak))
+    return result
