@@ -1,0 +1,67 @@
+"""Keras 3 (torch backend) as the oracle: the seed CNN and keras.applications.MobileNet param counts."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras", reason="keras (test-only dependency, extra keras-test) is not installed")
+
+from torch import nn  # noqa: E402
+
+from convwise.models import build  # noqa: E402
+from convwise.models._count import keras_param_counts  # noqa: E402
+
+
+def _count(weights: list) -> int:
+    return sum(math.prod(int(d) for d in w.shape) for w in weights)
+
+
+def _numel(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_seed_fashion_cnn_matches_keras_layer_by_layer() -> None:
+    layers = keras.layers
+    k = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, 3, padding="same", activation="selu"),
+            layers.SeparableConv2D(32, 3, padding="same", activation="selu"),
+            layers.MaxPooling2D(),
+            layers.SeparableConv2D(64, 3, padding="same", activation="selu"),
+            layers.SeparableConv2D(64, 3, padding="same", activation="selu"),
+            layers.MaxPooling2D(),
+            layers.SeparableConv2D(128, 3, padding="same", activation="selu"),
+            layers.SeparableConv2D(128, 3, padding="same", activation="selu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(128, activation="selu"),
+            layers.Dense(10),
+        ]
+    )
+    ours = build("fashion_separable_cnn")
+    keras_layers = [layer.count_params() for layer in k.layers if layer.count_params()]
+    our_layers = [_numel(m) for m in ours.children() if _numel(m)]
+    assert our_layers == keras_layers
+    assert keras_param_counts(ours) == (k.count_params(), 0) == (184_234, 0)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.75, 0.5, 0.25])
+def test_mobilenet_keras_view_equals_keras_count_params(alpha: float) -> None:
+    k = keras.applications.MobileNet(alpha=alpha, weights=None, input_shape=(128, 128, 3))
+    ours = build("mobilenet_v1", width_multiplier=alpha, resolution=128, device="meta")
+    trainable, non_trainable = keras_param_counts(ours)
+    assert trainable == _count(k.trainable_weights)
+    assert non_trainable == _count(k.non_trainable_weights)
+    assert trainable + non_trainable == k.count_params()
+    # layer by layer, by Keras' names (BatchNorm: γ, β + moving mean/variance)
+    for name, module in ours.named_children():
+        if name in ("predictions", "dropout", "flatten", "global_average_pooling2d") or not _numel(module):
+            continue
+        extra = 2 * module.num_features if isinstance(module, nn.BatchNorm2d) else 0
+        assert k.get_layer(name).count_params() == _numel(module) + extra, name
+    assert k.get_layer("conv_preds").count_params() == _numel(ours.predictions)
