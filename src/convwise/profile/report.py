@@ -1,0 +1,491 @@
+"""The profile `Report`: per-module counts with status, folded to a depth; table/JSON/CSV/Markdown.
+
+Every module of the model is a node with its *own* counts (parameters it registers, ops attributed to
+it while it was the innermost running module); a displayed row shows a node's own counts when its
+children are shown too, or its whole subtree when folded. The displayed rows always sum to the
+totals, and the totals never depend on the display depth.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from convwise.core import config_error, fmt
+
+#: Version of the JSON layout (`summary.schema.json`); bumped on any incompatible change.
+SCHEMA_VERSION = "1.0"
+#: Report statuses: every count known / some ops had no formula / the forward was not run.
+STATUSES: tuple[str, ...] = ("complete", "partial", "unavailable")
+#: The integer count keys of a row and of the totals (SPEC §3 keys first).
+COUNT_KEYS: tuple[str, ...] = (
+    "params",
+    "trainable_params",
+    "non_trainable_params",
+    "mults",
+    "adds",
+    "bias_adds",
+    "macs",
+    "flops",
+    "acc_adds",
+    "mults_excluding_padding",
+    "other_ops",
+    "buffers",
+)
+
+
+@dataclass
+class Node:
+    """One module of the profiled model with its own (not its children's) counts."""
+
+    name: str
+    type: str
+    kind: str | None
+    depth: int
+    children: list[str] = field(default_factory=list)
+    atomic: bool = False
+    description: str | None = None
+    calls: int = 0
+    input_shape: list[int] | None = None
+    output_shape: list[int] | None = None
+    params: int = 0
+    trainable_params: int = 0
+    frozen_params: int = 0
+    shared_params: int = 0
+    buffers: int = 0
+    bn_statistics: int = 0
+    mults: int = 0
+    acc_adds: int = 0
+    bias_adds: int = 0
+    mults_excluding_padding: int = 0
+    other_ops: int = 0
+    uncounted: dict[str, int] = field(default_factory=dict)
+
+    def add_counts(self, other: Node) -> None:
+        """Add `other`'s own counts to this node's (used to fold a subtree)."""
+        for key in (
+            "params",
+            "trainable_params",
+            "frozen_params",
+            "shared_params",
+            "buffers",
+            "bn_statistics",
+            "mults",
+            "acc_adds",
+            "bias_adds",
+            "mults_excluding_padding",
+            "other_ops",
+        ):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        for op, n in other.uncounted.items():
+            self.uncounted[op] = self.uncounted.get(op, 0) + n
+
+    def has_own_counts(self) -> bool:
+        """True when the module itself owns parameters/buffers or ran ops (beside its children)."""
+        return bool(self.params or self.buffers or self.mults or self.other_ops or self.uncounted)
+
+
+def _counts(node: Node, *, keras: bool, ran: bool) -> dict[str, Any]:
+    bn = node.bn_statistics if keras else 0
+    adds = node.acc_adds + node.bias_adds
+    out: dict[str, Any] = {
+        "params": node.params + bn,
+        "trainable_params": node.trainable_params,
+        "non_trainable_params": node.frozen_params + bn,
+        "mults": node.mults,
+        "adds": adds,
+        "bias_adds": node.bias_adds,
+        "macs": node.mults,
+        "flops": node.mults + adds,
+        "acc_adds": node.acc_adds,
+        "mults_excluding_padding": node.mults_excluding_padding,
+        "other_ops": node.other_ops,
+        "buffers": node.buffers,
+        "shared_params": node.shared_params,
+        "uncounted_ops": dict(sorted(node.uncounted.items())),
+    }
+    out["status"] = "unavailable" if not ran else ("partial" if node.uncounted else "complete")
+    return out
+
+
+def _shape_text(shape: list[int] | None) -> str:
+    if shape is None:
+        return "—"
+    return "(" + ", ".join(str(v) for v in shape) + ")"
+
+
+#: Table/CSV/Markdown columns: key → header.
+COLUMNS: dict[str, str] = {
+    "layer": "Layer (type)",
+    "name": "Layer",
+    "type": "Type",
+    "kind": "Kind",
+    "calls": "Calls",
+    "input_shape": "Input shape",
+    "output_shape": "Output shape",
+    "params": "Param #",
+    "trainable_params": "Trainable",
+    "non_trainable_params": "Non-trainable",
+    "buffers": "Buffers",
+    "mults": "Mults",
+    "adds": "Adds",
+    "bias_adds": "Bias adds",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "mults_excluding_padding": "Mults (no pad)",
+    "other_ops": "Other ops",
+    "status": "Status",
+}
+DEFAULT_COLUMNS: tuple[str, ...] = ("layer", "output_shape", "params", "macs", "other_ops")
+
+
+def parse_columns(columns: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Column keys from 'a,b,c' or a list; None gives the defaults.
+
+    Raises:
+        ConfigError: for an unknown column.
+    """
+    if columns is None:
+        return list(DEFAULT_COLUMNS)
+    keys = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else list(columns)
+    keys = [k for k in keys if k]
+    bad = [k for k in keys if k not in COLUMNS]
+    if bad or not keys:
+        raise config_error(
+            f"`columns` must be a comma-separated list of: {', '.join(COLUMNS)}.", columns=columns
+        )
+    return keys
+
+
+@dataclass
+class Report:
+    """What `convwise.profile.profile` measured, with the conventions each number follows.
+
+    Attributes:
+        model_name: name of the model (its class or the TARGET).
+        nodes: every module, in `named_modules` order; the root is named ''.
+        input_shapes: the shapes of the tensors the forward was run on (N first).
+        batch: N, the leading dimension of the inputs (op counts are for the whole batch).
+        ran_on: 'meta' when the forward ran on the meta device, else the real device used.
+        fallback: why the meta device could not be used (None when it was).
+        ran: False when no input was given (parameters only; op counts unavailable).
+        keras: count BatchNorm running mean/variance as non-trainable parameters, as Keras does.
+        param_bytes: bytes of the unique parameters at their dtype.
+        notes: extra remarks (e.g. a forward that was run in training mode).
+    """
+
+    model_name: str
+    nodes: dict[str, Node]
+    input_shapes: list[list[int]]
+    batch: int
+    dtype: str
+    ran_on: str
+    fallback: str | None
+    ran: bool
+    keras: bool = False
+    param_bytes: int = 0
+    training: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    # --- aggregation ---------------------------------------------------------------------------------
+
+    def subtree(self, name: str) -> Node:
+        """A node whose counts are the sum over `name` and all its descendants."""
+        src = self.nodes[name]
+        total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
+        total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
+        stack = [name]
+        while stack:
+            n = stack.pop()
+            total.add_counts(self.nodes[n])
+            stack.extend(self.nodes[n].children)
+        return total
+
+    def with_keras(self, keras: bool = True) -> Report:
+        """The same report with the Keras view switched on or off."""
+        clone = Report(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        clone.keras = keras
+        return clone
+
+    @property
+    def status(self) -> str:
+        """'complete', 'partial' (some ops had no formula) or 'unavailable' (not run)."""
+        if not self.ran:
+            return "unavailable"
+        return "partial" if any(n.uncounted for n in self.nodes.values()) else "complete"
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """Counts of the whole model (independent of any display depth)."""
+        return _counts(self.subtree(""), keras=self.keras, ran=self.ran)
+
+    def _display_nodes(self, depth: int | None) -> list[tuple[Node, bool]]:
+        """(node or folded subtree, folded?) in pre-order, for rows shown at `depth`."""
+        if depth is not None and depth < 0:
+            raise config_error("`depth` must be a non-negative integer.", depth=depth)
+        out: list[tuple[Node, bool]] = []
+
+        def visit(name: str) -> None:
+            node = self.nodes[name]
+            fold = (
+                not node.children
+                or (depth is not None and node.depth >= depth)
+                or (depth is None and node.atomic)
+            )
+            if fold:
+                out.append((self.subtree(name) if node.children else node, bool(node.children)))
+                return
+            if node.has_own_counts():
+                out.append((node, False))
+            for child in node.children:
+                visit(child)
+
+        visit("")
+        return out
+
+    def rows(self, depth: int | None = None) -> list[dict[str, Any]]:
+        """The rows shown at `depth` (None: down to layers — convwise conv layers are one row each).
+
+        A row's counts are the module's own when its children are shown too (``folded`` False), or its
+        subtree's when folded; the rows always add up to `totals`.
+        """
+        rows = []
+        for node, folded in self._display_nodes(depth):
+            row: dict[str, Any] = {
+                "name": node.name or "(top level)",
+                "type": node.type,
+                "kind": node.kind,
+                "depth": node.depth,
+                "folded": folded,
+                "calls": node.calls,
+                "input_shape": node.input_shape,
+                "output_shape": node.output_shape,
+            }
+            if node.description:
+                row["description"] = node.description
+            row.update(_counts(node, keras=self.keras, ran=self.ran))
+            rows.append(row)
+        return rows
+
+    # --- rendering ------------------------------------------------------------------------------------
+
+    def conventions(self) -> dict[str, str]:
+        """What each number means (shown under the table and stored in the JSON)."""
+        return {
+            "macs": "multiplications of conv / linear / matmul / attention (MobileNet's Mult-Adds); "
+            "taps over padding zeros included",
+            "flops": "mults + adds of those same ops (accumulation + bias additions)",
+            "other_ops": "normalisation 2/element, activations and element-wise 1/element, max pool k−1 "
+            "and average pool k per output element, mean 1 per input element; never in MACs",
+            "params": "unique parameters (a shared one counted once)"
+            + ("; Keras view: + BatchNorm running mean/variance" if self.keras else ""),
+            "trainable_params": "parameters with requires_grad",
+            "non_trainable_params": "frozen parameters"
+            + (" + BatchNorm running mean/variance (Keras view)" if self.keras else ""),
+            "buffers": "elements of registered buffers (BatchNorm statistics, counters, …)",
+            "counts": f"for the whole batch of {self.batch}" if self.batch != 1 else "per sample (batch 1)",
+        }
+
+    def to_dict(self, depth: int | None = None) -> dict[str, Any]:
+        """The SPEC §3 summary: `layers` (rows at `depth`) and `totals`, plus run metadata."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.model_name,
+            "status": self.status,
+            "input_shapes": self.input_shapes,
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "ran_on": self.ran_on,
+            "fallback": self.fallback,
+            "training": self.training,
+            "keras_view": self.keras,
+            "depth": depth,
+            "param_bytes": self.param_bytes,
+            "conventions": self.conventions(),
+            "notes": list(self.notes),
+            "layers": self.rows(depth),
+            "totals": self.totals,
+        }
+
+    def to_json(self, depth: int | None = None, indent: int | None = 2) -> str:
+        """`to_dict` as JSON text (integers exact)."""
+        return json.dumps(self.to_dict(depth), indent=indent)
+
+    @staticmethod
+    def _cell(row: dict[str, Any], key: str, *, plain: bool) -> str:
+        if key == "layer":
+            return f"{row['name']} ({row['type']})"
+        if key in ("input_shape", "output_shape"):
+            shape = row[key]
+            if plain:
+                return "x".join(str(v) for v in shape) if shape else ""
+            text = _shape_text(shape)
+            return text + (f" ×{row['calls']}" if key == "output_shape" and row["calls"] > 1 else "")
+        value = row.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return str(value)
+        if not plain and row.get("status") == "unavailable" and key in ("mults", "adds", "macs", "flops"):
+            return "?"
+        if plain:
+            return str(value)
+        text = fmt(value)
+        if not plain and key in ("macs", "flops", "mults", "other_ops") and row.get("uncounted_ops"):
+            text += "+?"
+        return text
+
+    def to_csv(self, depth: int | None = None, columns: list[str] | None = None) -> str:
+        """CSV of the rows (exact integers, shapes as NxCxHxW) and a final 'TOTAL' row."""
+        keys = columns or [
+            "name",
+            "type",
+            "kind",
+            "calls",
+            "input_shape",
+            "output_shape",
+            *COUNT_KEYS,
+            "status",
+        ]
+        keys = [part for k in keys for part in (("name", "type") if k == "layer" else (k,))]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(keys)
+        for row in self.rows(depth):
+            writer.writerow([self._cell(row, k, plain=True) for k in keys])
+        total = {
+            "name": "TOTAL",
+            "type": "",
+            "kind": None,
+            "calls": 0,
+            "input_shape": None,
+            "output_shape": None,
+        }
+        total.update(self.totals)
+        writer.writerow([self._cell(total, k, plain=True) for k in keys])
+        return buf.getvalue()
+
+    def to_markdown(self, depth: int | None = None, columns: list[str] | None = None) -> str:
+        """A GitHub Markdown table of the rows with a bold totals row, then the totals lines."""
+        keys = columns or list(DEFAULT_COLUMNS)
+        lines = ["| " + " | ".join(COLUMNS[k] for k in keys) + " |"]
+        numeric = {
+            k
+            for k in keys
+            if k not in ("layer", "name", "type", "kind", "input_shape", "output_shape", "status")
+        }
+        lines.append("|" + "|".join("---:" if k in numeric else "---" for k in keys) + "|")
+        for row in self.rows(depth):
+            lines.append(
+                "| " + " | ".join(self._cell(row, k, plain=False).replace("|", "\\|") for k in keys) + " |"
+            )
+        total = {
+            "name": "Total",
+            "type": self.model_name,
+            "calls": 0,
+            "input_shape": None,
+            "output_shape": None,
+        }
+        total.update(self.totals)
+        cells = []
+        for k in keys:
+            text = (
+                self._cell(total, k, plain=False) if k not in ("layer", "input_shape", "output_shape") else ""
+            )
+            cells.append(f"**{text}**" if text else "")
+        cells[0] = "**Total**"
+        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.extend(f"- {line}" for line in self.footer_lines())
+        return "\n".join(lines) + "\n"
+
+    def footer_lines(self) -> list[str]:
+        """The Keras-like totals under the table."""
+        t = self.totals
+        width = self.param_bytes / max(sum(n.params for n in self.nodes.values()), 1) or 4
+
+        def size(n: int) -> str:
+            b = n * width
+            for unit in ("B", "KB", "MB", "GB"):
+                if b < 1024 or unit == "GB":
+                    return f"{b:,.2f} {unit}" if unit != "B" else f"{int(b)} B"
+                b /= 1024
+            return ""
+
+        lines = [
+            f"Total params: {fmt(t['params'])} ({size(t['params'])})",
+            f"Trainable params: {fmt(t['trainable_params'])} ({size(t['trainable_params'])})",
+            f"Non-trainable params: {fmt(t['non_trainable_params'])} ({size(t['non_trainable_params'])})"
+            + ("  [Keras view: includes BatchNorm moving mean/variance]" if self.keras else ""),
+        ]
+        if t["shared_params"]:
+            lines.append(f"Shared parameters counted once: {fmt(t['shared_params'])} elements skipped")
+        lines.append(f"Buffers: {fmt(t['buffers'])} elements (not parameters)")
+        if self.ran:
+            scope = f"batch of {self.batch}" if self.batch != 1 else "per sample"
+            lines.append(
+                f"MACs: {fmt(t['macs'])} · FLOPs: {fmt(t['flops'])} · "
+                f"other ops: {fmt(t['other_ops'])} ({scope})"
+            )
+            shapes = ", ".join(_shape_text(s) for s in self.input_shapes)
+            where = (
+                "meta device (no activation memory)"
+                if self.ran_on == "meta"
+                else f"real tensors on {self.ran_on}"
+            )
+            lines.append(f"Input (N, C, H, W): {shapes} · run on the {where} · status: {self.status}")
+            if self.fallback:
+                lines.append(f"Fallback: {self.fallback}")
+            if t["uncounted_ops"]:
+                ops = ", ".join(f"{k} ×{v}" for k, v in t["uncounted_ops"].items())
+                lines.append(f"No formula (not counted, marked +?): {ops}")
+        else:
+            lines.append("MACs / FLOPs: unavailable (no input shape given) · status: unavailable")
+        lines.extend(self.notes)
+        return lines
+
+    def table(self, depth: int | None = None, columns: list[str] | None = None) -> Any:
+        """A `rich.table.Table` reading like Keras' `model.summary()`."""
+        from rich import box
+        from rich.table import Table
+
+        keys = columns or list(DEFAULT_COLUMNS)
+        table = Table(title=f'Model: "{self.model_name}"', box=box.SIMPLE_HEAD, title_justify="left")
+        numeric = {
+            k
+            for k in keys
+            if k not in ("layer", "name", "type", "kind", "input_shape", "output_shape", "status")
+        }
+        for k in keys:
+            table.add_column(
+                COLUMNS[k], justify="right" if numeric.__contains__(k) else "left", no_wrap=k != "layer"
+            )
+        for row in self.rows(depth):
+            table.add_row(*(self._cell(row, k, plain=False) for k in keys))
+        return table
+
+    def render(self, depth: int | None = None, columns: list[str] | None = None, width: int = 120) -> str:
+        """The table and the totals as plain text (what `print(report)` shows)."""
+        from rich.console import Console
+
+        buf = io.StringIO()
+        console = Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False)
+        console.print(self.table(depth, columns))
+        for line in self.footer_lines():
+            console.print(" " + line, highlight=False, markup=False)
+        return buf.getvalue()
+
+    def print(self, depth: int | None = None, columns: list[str] | None = None) -> None:
+        """Print the table and totals to the terminal (with colour when it supports it)."""
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        console.print(self.table(depth, columns))
+        for line in self.footer_lines():
+            console.print(" " + line, markup=False)
+
+    def __str__(self) -> str:
+        return self.render()
