@@ -475,7 +475,7 @@ class Report:
         console = Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False)
         console.print(self.table(depth, columns))
         for line in self.footer_lines():
-            console.print(" " + line, highlight=False, markup=False)
+            console.print(" " + line, highlight=False, markup=False, soft_wrap=True)
         return buf.getvalue()
 
     def print(self, depth: int | None = None, columns: list[str] | None = None) -> None:
@@ -483,9 +483,11 @@ class Report:
         from rich.console import Console
 
         console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=max(console.width, 160))
         console.print(self.table(depth, columns))
         for line in self.footer_lines():
-            console.print(" " + line, markup=False)
+            console.print(" " + line, markup=False, soft_wrap=True)
 
     def __str__(self) -> str:
         return self.render()
