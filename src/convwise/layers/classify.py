@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 
 from torch import nn
 
@@ -14,10 +15,10 @@ from convwise.core.spec import Role
 def _padding_of(conv: nn.Conv2d) -> Padding:
     mode = conv.padding_mode
     if isinstance(conv.padding, str):
-        base = SAME if conv.padding == "same" else VALID
-        return parse_padding(base, mode)
+        return parse_padding(SAME, mode) if conv.padding == "same" else VALID
     ph, pw = conv.padding
-    return parse_padding((int(ph), int(pw)), mode) if (ph or pw or mode != "zeros") else VALID
+    # no padding: the padding mode has nothing to act on, so the policy is plain 'valid'
+    return parse_padding((int(ph), int(pw)), mode) if (ph or pw) else VALID
 
 
 def conv_stage(conv: nn.Conv2d) -> Conv2dSpec:
@@ -60,7 +61,8 @@ def classify_conv(conv: nn.Module) -> LayerSpec:
     if stage.role == "pointwise":
         return LayerSpec("pointwise", (stage,), groups=g)
     if g == 1:
-        return LayerSpec("standard", (stage,))
+        # a 1-channel conv also matches the depthwise rule; as a standard conv its role is 'conv'
+        return LayerSpec("standard", (replace(stage, role="conv"),))
     if stage.role == "depthwise":
         return LayerSpec("depthwise", (stage,), depth_multiplier=cout // cin, groups=g)
     return LayerSpec("grouped", (stage,), groups=g)
