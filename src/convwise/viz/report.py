@@ -1,0 +1,324 @@
+"""The self-contained HTML report of a model: sortable summary, cost charts, what-if, explanations, training.
+
+`report_data` gathers everything as JSON-friendly data (profile rows, per-layer explanations, cost by
+layer type, what-if rewrites, and a run directory's learning curves and confusion matrix);
+`render_html` inlines it with the template's CSS and JavaScript into one file that needs no network.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from convwise.core import config_error, fmt
+
+#: Derivations shown first in a layer's explanation (the rest — shapes, padding, bytes — on demand).
+KEY_QUANTITIES = frozenset(
+    {
+        "weight params",
+        "bias params",
+        "params",
+        "multiplications",
+        "accumulation additions",
+        "bias additions",
+        "additions",
+        "MACs",
+        "FLOPs",
+    }
+)
+#: What-if rewrites shown by default.
+DEFAULT_WHATIF: tuple[str, ...] = ("separable", "grouped:2", "grouped-separable:2")
+
+
+# ------------------------------------------------------------------------------------- explanations
+
+
+def _conv_explanation(module: Any, input_shape: list[int] | None) -> dict[str, Any] | None:
+    """Derivations of a conv layer's numbers from `core` (per sample), or None if not a conv."""
+    from torch import nn
+
+    from convwise.core import layer_cost
+    from convwise.layers import ConvVariant, classify_conv
+
+    if not isinstance(module, (ConvVariant, nn.Conv2d)) or not input_shape or len(input_shape) != 4:
+        return None
+    spec = classify_conv(module)
+    chw = (input_shape[1], input_shape[2], input_shape[3])
+    cost = layer_cost(spec, chw)
+    kh, kw = spec.kernel_size
+    return {
+        "spec": spec.describe(),
+        "group": f"{spec.kind} {kh}x{kw}",
+        "lines": [e.text() for e in cost.explanations if e.quantity in KEY_QUANTITIES],
+        "more": [e.text() for e in cost.explanations if e.quantity not in KEY_QUANTITIES],
+        "compare": _compare_variants(spec, chw),
+    }
+
+
+def _compare_variants(spec: Any, chw: tuple[int, int, int]) -> dict[str, Any] | None:
+    """Every variant for this layer's mapping (same channels, kernel, stride, padding, dilation)."""
+    from fractions import Fraction
+
+    from convwise.core import ConfigError, compare
+
+    if spec.kernel_size == (1, 1) and spec.kind == "pointwise":
+        return None
+    groups = spec.groups if spec.kind in ("grouped", "grouped-separable") else 2
+    try:
+        comp = compare(
+            chw,
+            spec.out_channels,
+            spec.kernel_size,
+            groups=groups,
+            stride=spec.stride,
+            padding=spec.padding,
+            dilation=spec.dilation,
+        )
+    except ConfigError:
+        return None
+    base = comp.baseline
+    current = {"standard": "standard", "grouped": "grouped", "depthwise": "depthwise"}.get(spec.kind)
+    variants = []
+    for v in comp.variants:
+        if v.name == "pointwise":  # a 1×1 conv has another receptive field: not the same mapping
+            continue
+        is_current = (current is not None and v.name.split(" ")[0] == current) or (
+            spec.kind in ("separable", "grouped-separable") and v.name.split(" ")[0] == spec.kind
+        )
+        if v.cost is None:
+            variants.append(
+                {
+                    "name": v.name,
+                    "params": None,
+                    "mults": None,
+                    "ratio": None,
+                    "note": v.note,
+                    "current": is_current,
+                }
+            )
+            continue
+        variants.append(
+            {
+                "name": v.name,
+                "params": v.cost.counts.params,
+                "mults": v.cost.counts.mults,
+                "ratio": float(Fraction(v.cost.counts.mults, base.counts.mults))
+                if base.counts.mults
+                else None,
+                "note": v.note,
+                "current": is_current,
+            }
+        )
+    kh, kw = spec.kernel_size
+    return {
+        "mapping": f"{chw[0]}→{spec.out_channels}, {kh}x{kw}",
+        "variants": variants,
+        "theory": f"1/Cout + 1/(kh·kw) = 1/{spec.out_channels} + 1/({kh}·{kw}) = "
+        f"{float(comp.theory_separable_ratio):.4f}",
+    }
+
+
+def _linear_explanation(module: Any, row: dict[str, Any]) -> dict[str, Any] | None:
+    from torch import nn
+
+    if not isinstance(module, nn.Linear):
+        return None
+    shape = row.get("input_shape") or [1, module.in_features]
+    rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
+    i, o = module.in_features, module.out_features
+    bias = module.bias is not None
+    lines = [
+        f"weight params = in·out = {i:,}·{o:,} = {i * o:,}",
+        f"bias params = {'out' if bias else 'no bias'} = {o if bias else 0:,}",
+        f"multiplications = rows·in·out = {rows:,}·{i:,}·{o:,} = {rows * i * o:,}",
+        f"accumulation additions = rows·(in − 1)·out = {rows:,}·{i - 1:,}·{o:,} = {rows * (i - 1) * o:,}",
+    ]
+    if bias:
+        lines.append(f"bias additions = rows·out = {rows:,}·{o:,} = {rows * o:,}")
+    return {"spec": f"linear {i}→{o}", "group": "linear", "lines": lines}
+
+
+def _generic_explanation(row: dict[str, Any]) -> dict[str, Any]:
+    lines = []
+    if row.get("other_ops"):
+        lines.append(
+            f"other ops = {fmt(row['other_ops'])} (normalisation, activation, pooling or element-wise work; "
+            "reported on its own, never in MACs)"
+        )
+    if row.get("params"):
+        lines.append(f"params = {fmt(row['params'])}")
+    if row.get("uncounted_ops"):
+        ops = ", ".join(f"{k}×{v}" for k, v in row["uncounted_ops"].items())
+        lines.append(f"ops without a cost formula (not counted, not 0): {ops}")
+    if not lines:
+        lines.append("no parameters and no counted operations")
+    return {"spec": row.get("type", ""), "group": row.get("type", "other"), "lines": lines}
+
+
+# ------------------------------------------------------------------------------------- run directory
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    """Learning curves (metrics.csv) and test confusion matrix (results.json) of a training run.
+
+    Raises:
+        ConfigError: if the directory does not exist or holds neither file.
+    """
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise config_error("`--run` must be a training run directory.", run=str(run_dir))
+    out: dict[str, Any] = {"dir": str(run), "epochs": [], "confusion": None, "classes": [], "summary": {}}
+    metrics = run / "metrics.csv"
+    if metrics.is_file():
+        with metrics.open(newline="") as fh:
+            for rec in csv.DictReader(fh):
+                row: dict[str, Any] = {}
+                for k, v in rec.items():
+                    try:
+                        row[k] = float(v) if v not in ("", None) else None
+                    except ValueError:
+                        row[k] = v
+                out["epochs"].append(row)
+    results = run / "results.json"
+    if results.is_file():
+        data = json.loads(results.read_text())
+        test = data.get("test", data)
+        cm = test.get("confusion_matrix") or data.get("confusion_matrix")
+        if cm:
+            out["confusion"] = [[int(v) for v in r] for r in cm]
+            per = test.get("per_class_accuracy")
+            out["classes"] = list(per) if isinstance(per, dict) else [str(i) for i in range(len(cm))]
+        for key in ("model", "dataset", "recipe", "test_accuracy", "test_loss", "epochs_run", "best_epoch"):
+            if key in data:
+                out["summary"][key] = data[key]
+    config = run / "config.json"
+    if config.is_file() and "model" not in out["summary"]:
+        cfg = json.loads(config.read_text())
+        for key in ("model", "dataset", "recipe"):
+            if key in cfg:
+                out["summary"][key] = cfg[key]
+    if not out["epochs"] and out["confusion"] is None:
+        raise config_error(
+            "The run directory has neither metrics.csv nor results.json with a confusion matrix.",
+            run=str(run_dir),
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------- data
+
+
+def report_data(
+    model: Any,
+    input_shape: tuple[int, int, int],
+    *,
+    name: str = "model",
+    run_dir: str | Path | None = None,
+    whatif: tuple[str, ...] | list[str] = DEFAULT_WHATIF,
+) -> dict[str, Any]:
+    """Everything the HTML report shows, as JSON-friendly data.
+
+    Args:
+        model: any `nn.Module` (left unchanged: profiling and what-if work on copies / the meta device).
+        input_shape: (C, H, W) of one sample.
+        name: the model's name in the report.
+        run_dir: a training run directory (metrics.csv, results.json) for curves and confusion matrix.
+        whatif: rewrites to compare against ('separable', 'grouped:G', 'grouped-separable:G').
+
+    Returns:
+        A dict with `summary` (the profile report: layers and totals), `explanations` (per layer row),
+        `by_type`, `whatif` and `run`.
+
+    Raises:
+        ConfigError: bad input shape or run directory, or a model that does not run on the input.
+    """
+    from convwise.models.whatif import whatif as run_whatif
+    from convwise.profile import profile
+
+    shape = tuple(int(v) for v in input_shape)
+    summary = profile(model, shape, name=name).to_dict()
+    modules = dict(model.named_modules())
+    explanations: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}
+    for row in summary["layers"]:
+        module = modules.get(row["name"])
+        info = None
+        if module is not None:
+            info = _conv_explanation(module, row.get("input_shape")) or _linear_explanation(module, row)
+        info = info or _generic_explanation(row)
+        explanations.append(info)
+        key = info["group"]
+        g = groups.setdefault(
+            key, {"type": key, "layers": 0, "params": 0, "macs": 0, "flops": 0, "other_ops": 0}
+        )
+        g["layers"] += 1
+        for k in ("params", "macs", "flops", "other_ops"):
+            g[k] += int(row.get(k) or 0)
+    totals = summary["totals"]
+    by_type = sorted(groups.values(), key=lambda g: (-g["macs"], -g["params"], g["type"]))
+    for g in by_type:
+        g["macs_share"] = g["macs"] / totals["macs"] if totals["macs"] else 0.0
+        g["params_share"] = g["params"] / totals["params"] if totals["params"] else 0.0
+    whatifs: list[dict[str, Any]] = []
+    for to in whatif:
+        try:
+            whatifs.append(run_whatif(model, to, input_shape=shape).to_dict())
+        except Exception as exc:  # a rewrite that does not apply is reported, not fatal
+            whatifs.append({"rewrite": to, "error": f"{type(exc).__name__}: {exc}"})
+    return {
+        "title": f"convwise report: {name}",
+        "model": name,
+        "input_shape": [1, *shape],
+        "summary": summary,
+        "explanations": explanations,
+        "by_type": by_type,
+        "whatif": whatifs,
+        "run": read_run(run_dir) if run_dir is not None else None,
+    }
+
+
+# ------------------------------------------------------------------------------------- HTML
+
+
+def _template() -> str:
+    return resources.files("convwise.viz").joinpath("report_template.html").read_text(encoding="utf-8")
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The report as one HTML document with the data, CSS and JavaScript inlined (no network use)."""
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    # keep the JSON inert inside <script>: no "</script>" or "<!--" can close or comment it out
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    payload = payload.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    html = _template()
+    from html import escape
+
+    return html.replace("__TITLE__", escape(str(data.get("title", "convwise report")))).replace(
+        "__DATA__", payload
+    )
+
+
+def write_report(
+    model: Any,
+    input_shape: tuple[int, int, int],
+    path: str | Path,
+    *,
+    name: str = "model",
+    run_dir: str | Path | None = None,
+    whatif: tuple[str, ...] | list[str] = DEFAULT_WHATIF,
+) -> dict[str, Any]:
+    """Build the report of `model` and write it to `path` (.html); returns the data it shows.
+
+    Raises:
+        ConfigError: as `report_data`, or a path that does not end in .html / .htm.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise config_error("The report file must end in .html.", output=str(path))
+    data = report_data(model, input_shape, name=name, run_dir=run_dir, whatif=whatif)
+    path.write_text(render_html(data), encoding="utf-8")
+    return data
