@@ -65,3 +65,11 @@ def test_mobilenet_keras_view_equals_keras_count_params(alpha: float) -> None:
         extra = 2 * module.num_features if isinstance(module, nn.BatchNorm2d) else 0
         assert k.get_layer(name).count_params() == _numel(module) + extra, name
     assert k.get_layer("conv_preds").count_params() == _numel(ours.predictions)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.35, 1.4])
+def test_mobilenet_v2_keras_view_equals_keras_count_params(alpha: float) -> None:
+    k = keras.applications.MobileNetV2(alpha=alpha, weights=None, input_shape=(96, 96, 3))
+    ours = build("mobilenet_v2", width_multiplier=alpha, resolution=96, device="meta")
+    trainable, non_trainable = keras_param_counts(ours)
+    assert (trainable, non_trainable) == (_count(k.trainable_weights), _count(k.non_trainable_weights))

@@ -21,6 +21,8 @@ ZOO_CONFIGS = [
     ("mobilenet_v1", {"resolution": 64}),
     ("mobilenet_v1", {"width_multiplier": 0.25, "resolution": 64, "conv": "standard"}),
     ("mobilenet_v1", {"width_multiplier": 0.5, "resolution": 64, "rounding": "tf"}),
+    ("mobilenet_v2", {"resolution": 64}),
+    ("mobilenet_v2", {"width_multiplier": 0.35, "resolution": 64}),
     ("fashion_separable_cnn", {}),
     ("kws_cnn", {"form": "standard"}),
     ("kws_cnn", {"form": "depthwise"}),
@@ -64,7 +66,7 @@ def test_forward_and_counts_equal_numel(name: str, config: dict) -> None:
             assert real[layer.name] == layer.output_shape == layer.cost.output_shape[1:]
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v1", "ds_cnn", "kws_cnn"])
+@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2", "ds_cnn", "kws_cnn"])
 def test_builds_on_meta(name: str) -> None:
     model = build(name, device="meta")
     assert all(p.device.type == "meta" for p in model.parameters())
@@ -181,3 +183,25 @@ def test_tf_rounding_gives_multiples_of_eight() -> None:
     assert all(c % 8 == 0 for c in outs)
     paper = build("mobilenet_v1", width_multiplier=0.35, device="meta")
     assert [m.spec.out_channels for _, m in conv_like_modules(paper)][:2] == [int(0.35 * 32)] * 2
+
+
+@pytest.mark.parametrize(
+    ("alpha", "res", "pub_macs", "pub_params"),
+    [(1.4, 224, 582, 6.06), (1.0, 160, 154, 3.47), (0.75, 224, 209, 2.61), (0.35, 224, 59, 1.66)],
+)
+def test_mobilenet_v2_matches_published_checkpoints(
+    alpha: float, res: int, pub_macs: int, pub_params: float
+) -> None:
+    model = build("mobilenet_v2", width_multiplier=alpha, resolution=res, num_classes=1001, device="meta")
+    counted = count_model(model, (3, res, res))
+    bn = sum(2 * m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    assert counted.counted_params == counted.params - bn  # core's conv params + linear = numel − BN
+    assert round(counted.macs / 1e6) == pub_macs
+    assert round(counted.counted_params / 1e6, 2) == pub_params
+
+
+def test_mobilenet_v2_residuals() -> None:
+    model = build("mobilenet_v2", device="meta")
+    flags = [m.residual for n, m in model.named_children() if n.startswith("block_")]
+    # Table 2: 17 blocks; the shortcut exists for the repeats of each row (stride 1, same channels)
+    assert len(flags) == 17 and sum(flags) == 10

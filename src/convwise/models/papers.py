@@ -24,6 +24,11 @@ MOBILENET_SOURCE = (
     'A. G. Howard et al., "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision '
     'Applications", arXiv:1704.04861 (2017)'
 )
+MOBILENETV2_SOURCE = (
+    'M. Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", arXiv:1801.04381 '
+    "(2018); figures of the published checkpoints from tensorflow/models research/slim/nets/mobilenet/"
+    "README.md (MobileNet V2 ImageNet checkpoints, 1001 classes)"
+)
 DSCNN_SOURCE = (
     'Y. Zhang, N. Suda, L. Lai, V. Chandra, "Hello Edge: Keyword Spotting on Microcontrollers", '
     "arXiv:1711.07128 (2017); architectures from ARM-software/ML-KWS-for-MCU train_commands.txt and "
@@ -161,6 +166,19 @@ MOBILENET_TABLE3: tuple[tuple[str, float, float], ...] = (
     ("Depthwise Separable Conv", 52.3, 0.27),
     ("α = 0.75", 29.6, 0.15),
     ("ρ = 0.714", 15.1, 0.15),
+)
+#: MobileNet v2 checkpoints: (width multiplier, resolution, million MACs, million params).
+MOBILENETV2_CHECKPOINTS: tuple[tuple[float, int, float, float], ...] = (
+    (1.4, 224, 582, 6.06),
+    (1.3, 224, 509, 5.34),
+    (1.0, 224, 300, 3.47),
+    (1.0, 192, 221, 3.47),
+    (1.0, 160, 154, 3.47),
+    (1.0, 128, 99, 3.47),
+    (1.0, 96, 56, 3.47),
+    (0.75, 224, 209, 2.61),
+    (0.5, 224, 97, 1.95),
+    (0.35, 224, 59, 1.66),
 )
 # --------------------------------------------------------------------------- published DS-CNN figures
 #: (size, memory KB, million operations, accuracy %) of the Hello Edge summary of best models.
@@ -373,6 +391,36 @@ def mobilenet_tables() -> list[Table]:
     ]
 
 
+def mobilenetv2_table() -> Table:
+    """MobileNet v2: MACs and params of the published checkpoints (1001 classes)."""
+    from convwise.models._count import count_model
+    from convwise.models.registry import build
+
+    rows = []
+    for alpha, res, macs, params in MOBILENETV2_CHECKPOINTS:
+        model = build("mobilenet_v2", width_multiplier=alpha, resolution=res, num_classes=1001, device="meta")
+        c = count_model(model, (3, res, res))
+        rows.append(
+            Row(
+                f"mobilenet_v2_{alpha}_{res}",
+                _mc(c.macs, c.counted_params, macs, params),
+                {"width_multiplier": alpha, "resolution": res, "num_classes": 1001},
+            )
+        )
+    return Table(
+        "checkpoints",
+        "MobileNet v2 ImageNet checkpoints: million MACs and parameters",
+        MOBILENETV2_SOURCE,
+        tuple(rows),
+        (
+            "Parameters: conv weights + the 1001-way classifier with its biases; BatchNorm excluded. "
+            "MACs: convs + classifier (residual additions are not multiply-accumulates).",
+            "1.0/224: ours 300.78 M rounds to 301, published 300 (the README's text says ~300 MMAdds); "
+            "every other row rounds to the published figure.",
+        ),
+    )
+
+
 def dscnn_figures(size: str) -> dict[str, int]:
     """Our exact DS-CNN figures: MACs, folded params, peak activations, conv outputs, ops."""
     from convwise.models._count import count_model
@@ -438,7 +486,11 @@ def dscnn_table() -> Table:
     )
 
 
-PAPERS: dict[str, Any] = {"mobilenet": mobilenet_tables, "ds-cnn": lambda: [dscnn_table()]}
+PAPERS: dict[str, Any] = {
+    "mobilenet": mobilenet_tables,
+    "mobilenetv2": lambda: [mobilenetv2_table()],
+    "ds-cnn": lambda: [dscnn_table()],
+}
 
 
 def paper_tables(name: str) -> list[Table]:
