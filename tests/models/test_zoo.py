@@ -205,3 +205,22 @@ def test_mobilenet_v2_residuals() -> None:
     flags = [m.residual for n, m in model.named_children() if n.startswith("block_")]
     # Table 2: 17 blocks; the shortcut exists for the repeats of each row (stride 1, same channels)
     assert len(flags) == 17 and sum(flags) == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("mobilenet_v1", {"resolution": 160}),
+        ("mobilenet_v1", {"conv": "standard", "resolution": 96}),
+        ("mobilenet_v2", {"width_multiplier": 0.5, "resolution": 128}),
+        ("ds_cnn", {"size": "L"}),
+        ("kws_cnn", {"form": "separable", "num_classes": 12}),
+    ],
+)
+def test_counts_agree_with_the_dispatch_level_profiler(name: str, config: dict) -> None:
+    profile = pytest.importorskip("convwise.profile").profile
+    model = build(name, device="meta", **config)
+    shape = get_entry(name).shape_for(**config)
+    report = profile(model, shape)
+    counted = count_model(model, shape)
+    assert (report.totals["macs"], report.totals["params"]) == (counted.macs, counted.params)
