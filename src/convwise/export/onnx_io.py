@@ -52,13 +52,19 @@ def _quiet() -> Iterator[None]:
 
 
 def _export_failure(exc: BaseException) -> str:
-    """A one-line reason from an exporter exception, naming the operator when it can be found."""
-    text = f"{type(exc).__name__}: {exc}"
+    """A one-line reason from an exporter exception (and its causes), naming the operator when it can."""
+    texts = []
+    seen: BaseException | None = exc
+    while seen is not None and len(texts) < 8:
+        texts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(texts))
     for pattern in (
+        r"No ONNX function found for <OpOverload\(op='([^']+)'",
+        r"target=torch\.ops\.([A-Za-z0-9_.]+?)(?:\.default)?\]",
         r"(aten::[A-Za-z0-9_.]+)",
         r"(aten\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)",
         r"operator '([^']+)'",
-        r"Unsupported FX nodes: \{[^}]*'([^']+)'",
     ):
         match = re.search(pattern, text)
         if match:
