@@ -94,8 +94,8 @@ def _batch_norm_functional(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
 
 def _unary(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = args[0]
-    if not isinstance(x, torch.Tensor):
-        return None
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        return None  # integer inputs may promote (sigmoid, exp, …): let PyTorch decide
     return _empty(list(x.shape), x.dtype)
 
 
@@ -118,6 +118,13 @@ def _binary(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     else:
         return None
     return _empty(list(shape), torch.result_type(a, b))
+
+
+def _div(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    out = _binary(args, kwargs)
+    if out is None or not out.is_floating_point() or kwargs.get("rounding_mode") is not None:
+        return None  # true division of integers gives floats: let PyTorch decide
+    return out
 
 
 def _binary_inplace(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -249,7 +256,7 @@ _UNARY = (
 )  # fmt: skip
 _UNARY_INPLACE = ("relu_", "hardtanh_", "leaky_relu_", "elu_", "gelu_", "silu_", "sigmoid_", "tanh_",
                   "hardswish_", "hardsigmoid_", "mish_", "zero_", "fill_")  # fmt: skip
-_BINARY = ("add", "sub", "mul", "div")
+_BINARY = ("add", "sub", "mul")
 _BINARY_INPLACE = ("add_", "sub_", "mul_", "div_")
 
 
@@ -285,6 +292,8 @@ def _table() -> dict[Any, Kernel]:
         packet = getattr(aten, name)
         for overload in ("Tensor", "Scalar"):
             table[getattr(packet, overload)] = _binary
+    for overload in ("Tensor", "Scalar"):
+        table[getattr(aten.div, overload)] = _div
     for name in _BINARY_INPLACE:
         packet = getattr(aten, name)
         for overload in ("Tensor", "Scalar"):
