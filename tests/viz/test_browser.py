@@ -1,0 +1,135 @@
+"""The HTML report in a real headless Chromium: no console errors, no network, rows, sorting, screenshot.
+
+Needs Debian's `chromium` (/usr/bin/chromium, or $CONVWISE_CHROMIUM) and Playwright for Python
+(`pip install playwright`; its own browser download is never used). Skipped with the reason otherwise.
+Set $CONVWISE_SCREENSHOT_DIR to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_report import small_model, write_run
+from viz_helpers import png_size
+
+from convwise.viz.report import write_report
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CONVWISE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The report of a small model with a run directory, loaded once; console messages and requests."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CONVWISE_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    folder = tmp_path_factory.mktemp("report")
+    html = folder / "report.html"
+    data = write_report(small_model(), (3, 10, 10), html, name="small", run_dir=write_run(folder / "run"))
+    messages: list[tuple[str, str]] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=ARGS, headless=True, viewport=VIEWPORT
+        )
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: messages.append((m.type, m.text)))
+            page.on("pageerror", lambda e: messages.append(("pageerror", str(e))))
+            context.on("request", lambda r: requests.append(r.url))
+            page.goto(html.as_uri())
+            page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+            yield {
+                "page": page,
+                "html": html,
+                "data": data,
+                "messages": messages,
+                "requests": requests,
+                "folder": folder,
+            }
+        finally:
+            context.close()
+
+
+def test_loads_without_console_errors(browser_page: dict[str, Any]) -> None:
+    bad = [m for m in browser_page["messages"] if m[0] in ("error", "pageerror", "warning")]
+    assert bad == []
+
+
+def test_no_network_requests(browser_page: dict[str, Any]) -> None:
+    assert browser_page["requests"] == [browser_page["html"].as_uri()]
+
+
+def test_table_has_one_row_per_layer(browser_page: dict[str, Any]) -> None:
+    page = browser_page["page"]
+    layers = browser_page["data"]["summary"]["layers"]
+    assert page.locator("#summary-table tbody tr.layer").count() == len(layers)
+    names = page.locator("#summary-table tbody tr.layer td:nth-child(2)").all_inner_texts()
+    assert names == [r["name"] for r in layers]
+
+
+def _column(page: Any, key: str) -> list[int]:
+    idx = page.locator("#summary-table thead th").evaluate_all(
+        f"(ths) => ths.findIndex((t) => t.dataset.key === '{key}') + 1"
+    )
+    texts = page.locator(f"#summary-table tbody tr.layer td:nth-child({idx})").all_inner_texts()
+    return [int(t.replace(",", "")) for t in texts]
+
+
+def test_clicking_a_header_sorts(browser_page: dict[str, Any]) -> None:
+    page = browser_page["page"]
+    macs = [r["macs"] for r in browser_page["data"]["summary"]["layers"]]
+    header = page.locator("#summary-table th[data-key='macs']")
+    header.click()
+    assert _column(page, "macs") == sorted(macs, reverse=True)
+    assert header.get_attribute("aria-sort") == "descending"
+    header.click()
+    assert _column(page, "macs") == sorted(macs)
+    page.locator("#summary-table th[data-key='index']").click()
+    page.locator("#summary-table th[data-key='index']").click()
+    assert _column(page, "index") == list(range(1, len(macs) + 1))
+
+
+def test_clicking_a_row_explains_it(browser_page: dict[str, Any]) -> None:
+    page = browser_page["page"]
+    page.locator("#summary-table tbody tr.layer").first.click()
+    text = page.locator("#explain").inner_text()
+    assert "weight params = Cout·Cin·kh·kw = 8·3·3·3 = 216" in text
+    assert "separable" in text
+
+
+def test_training_section_and_screenshot(browser_page: dict[str, Any]) -> None:
+    page = browser_page["page"]
+    assert page.locator("#training").is_visible()
+    assert page.locator("#curve-loss svg path").count() == 2
+    assert page.locator("#confusion tr").count() == 4  # header + 3 classes
+    keep = os.environ.get("CONVWISE_SCREENSHOT_DIR")
+    folder = Path(keep) if keep else browser_page["folder"]
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "report-viewport.png"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(shot))
+    assert png_size(shot) == (VIEWPORT["width"], VIEWPORT["height"])
+    full = folder / "report-full.png"
+    page.screenshot(path=str(full), full_page=True)
+    width, height = png_size(full)
+    assert width == VIEWPORT["width"] and height > VIEWPORT["height"]
