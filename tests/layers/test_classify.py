@@ -61,6 +61,7 @@ def conv2d_args(draw):
     }
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's own note
 @settings(max_examples=400, deadline=None)
 @given(conv2d_args())
 def test_classify_conv_round_trips(args):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -169,7 +169,7 @@ def copy_weights(layer: ConvVariant, stages) -> None:
                 ref.bias.copy_(mine.bias)
 
 
-@settings(max_examples=700, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(configs())
 def test_layer_matches_core_and_plain_torch_reference(cfg):
     torch.manual_seed(0)
@@ -185,7 +185,17 @@ def test_layer_matches_core_and_plain_torch_reference(cfg):
         cost = layer_cost(spec, (cfg["cin"], *cfg["size"]), batch=n)
     except ConfigError:
         assert expected is None, "core rejected a configuration that PyTorch runs"
+        event("rejected by both core and PyTorch")
         return
+    pad = spec.padding
+    event(f"ran: {spec.kind}")
+    event(f"ran: padding {pad.kind}, mode {pad.mode}")
+    if pad.kind == "same" and spec.stride != (1, 1):
+        event("ran: same at stride > 1")
+    if pad.kind == "explicit" and (pad.top, pad.left) != (pad.bottom, pad.right):
+        event("ran: asymmetric explicit padding")
+    if spec.kernel_size[0] != spec.kernel_size[1]:
+        event("ran: non-square kernel")
     assert expected is not None, "core accepted a configuration that PyTorch rejects"
     layer = build_layer(spec, dtype=torch.float64)
     assert type(layer).__name__.lower() == spec.kind.replace("-", "") + "conv2d"
