@@ -326,7 +326,7 @@ def mobilenet_table2() -> Table:
             "the biases the shares are 74.57 % for 1×1 and 24.35 % for the fully connected layer).",
             "Published erratum: the paper's Mult-Adds column sums to 99.29 %; the 3×3 conv (the stem, "
             "112·112·32·3·3·3 = 10,838,016 Mult-Adds) is 1.91 % of the total, printed as 1.19 % "
-            "(transposed digits). Ours sums to 100 %.",
+            "(probably transposed digits). Ours sums to 100 %.",
         ),
     )
 
