@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from convwise.cli.main import main
@@ -149,7 +151,10 @@ def test_cli_whatif_json_and_save(user_file: str, tmp_path: Path, capsys: pytest
     assert main(["whatif", user_file, "--to", "separable", "--alpha", "0.5", "--json", "-o", str(out)]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["totals"]["params_after"] < payload["totals"]["params_before"]
-    assert payload["replaced"][0]["width_multiplier_projection"]["out_channels"] == 6
+    stem = payload["replaced"][0]["width_multiplier_projection"]
+    assert (stem["in_channels"], stem["out_channels"]) == (3, 6)  # the image's channels are not thinned
+    body = payload["replaced"][1]["width_multiplier_projection"]
+    assert (body["in_channels"], body["out_channels"]) == (6, 9)
     assert out.is_file()
     assert main(["whatif", user_file, "--to", "grouped:x"]) == 2
     assert "`to` must be separable" in capsys.readouterr().err
@@ -165,3 +170,41 @@ def test_cli_paper_and_zoo(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["zoo", "--json"]) == 0
     names = {m["name"] for m in json.loads(capsys.readouterr().out)["models"]}
     assert {"mobilenet_v1", "kws_cnn", "ds_cnn", "fashion_separable_cnn"} <= names
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cin=st.integers(1, 12),
+    cout=st.integers(1, 12),
+    k=st.tuples(st.integers(1, 5), st.integers(2, 5)),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    pad=st.integers(0, 2),
+    bias=st.booleans(),
+    side=st.integers(9, 14),
+)
+def test_property_separable_rewrite_keeps_shape_and_ratio(
+    cin: int, cout: int, k: tuple[int, int], stride: int, dilation: int, pad: int, bias: bool, side: int
+) -> None:
+    conv = nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation, bias=bias)
+    result = whatif(conv, "separable", input_shape=(cin, side, side))
+    assert len(result.replaced) == 1
+    r = result.replaced[0]
+    x = torch.randn(1, cin, side, side)
+    y = result.model(x)
+    assert y.shape == conv(x).shape
+    _, _, ho, wo = y.shape
+    kh, kw = k
+    assert r.macs_before == cout * ho * wo * cin * kh * kw
+    assert r.macs_after == cin * ho * wo * kh * kw + cout * ho * wo * cin
+    assert r.macs_ratio == Fraction(1, cout) + Fraction(1, kh * kw)
+    assert r.params_after == sum(p.numel() for p in result.model.parameters()) == result.params_after
+
+
+def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["paper", "mobilenet", "--table", "table9"]) == 2
+    assert "`--table` must be one of table4, table6, table7, table2, table3" in capsys.readouterr().err
+    assert main(["whatif", "mobilenet_v1", "--config", "nonsense"]) == 2
+    assert "`--config` must be KEY=VALUE" in capsys.readouterr().err
+    assert main(["whatif", "mobilenet_v1", "--only", "nothing*"]) == 2
+    assert "No convolution matches `only`" in capsys.readouterr().err

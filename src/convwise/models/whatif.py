@@ -255,10 +255,11 @@ def _new_spec(before: LayerSpec, rw: Rewrite) -> LayerSpec:
 
 
 def _alpha_projection(
-    before: LayerSpec, rw: Rewrite, alpha: float, in_shape: tuple[int, int, int] | None
+    before: LayerSpec, rw: Rewrite, alpha: float, in_shape: tuple[int, int, int] | None, model_input: bool
 ) -> dict[str, Any]:
     st = before.stages[0]
-    cin, cout = scale_channels(st.in_channels, alpha), scale_channels(st.out_channels, alpha)
+    cin = st.in_channels if model_input else scale_channels(st.in_channels, alpha)
+    cout = scale_channels(st.out_channels, alpha)
     out: dict[str, Any] = {"width_multiplier": alpha, "in_channels": cin, "out_channels": cout}
     try:
         thin_before = make_spec(
@@ -423,7 +424,9 @@ def whatif(
                 a[2] if a is not None else None,
                 theory,
                 formula,
-                None if width_multiplier is None else _alpha_projection(spec, rw, width_multiplier, in_shape),  # type: ignore[arg-type]
+                None
+                if width_multiplier is None
+                else _alpha_projection(spec, rw, width_multiplier, in_shape, in_shape == shape),  # type: ignore[arg-type]
             )
         )
     notes = [
@@ -434,7 +437,8 @@ def whatif(
     if width_multiplier is not None:
         notes.append(
             "width_multiplier_projection: the replaced layer's cost with its input and output channels "
-            "thinned by α (int(α·C)); the returned model keeps its channels."
+            "thinned by α (int(α·C)); a layer that reads the model's input keeps its input channels (as "
+            "MobileNet keeps the image's 3); the returned model keeps its channels."
         )
     unrun = [r.name for r in replaced if r.macs_before is None]
     if unrun:
