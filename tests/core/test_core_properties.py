@@ -231,17 +231,24 @@ def test_same_padding_is_tensorflows_rule(size, kernel, stride, dilation):
     st.tuples(st.integers(1, 3), st.integers(1, 3)),
     paddings,
     st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    st.sampled_from([1, 1, 2, 3]),
 )
-def test_separable_over_standard_mults_is_mobilenet_ratio(cin, cout, k, s, d, padding, size):
+def test_separable_over_standard_mults_is_mobilenet_ratio(cin, cout, k, s, d, padding, size, m):
     try:
         std = layer_cost(standard(cin, cout, k, stride=s, dilation=d, padding=padding), (cin, *size))
     except ConfigError:
         return  # kernel does not fit: nothing to compare
-    sep = layer_cost(separable(cin, cout, k, stride=s, dilation=d, padding=padding), (cin, *size))
+    sep = layer_cost(
+        separable(cin, cout, k, stride=s, dilation=d, padding=padding, depth_multiplier=m), (cin, *size)
+    )
     # both apply the same kernel geometry, so the output sizes agree and the ratio is exact
     assert sep.output_shape == std.output_shape
-    assert Fraction(sep.counts.mults, std.counts.mults) == Fraction(1, cout) + Fraction(1, k[0] * k[1])
-    assert Fraction(sep.counts.mults, std.counts.mults) == separable_ratio_theory(cout, k)
+    ratio = Fraction(sep.counts.mults, std.counts.mults)
+    if m == 1:  # MobileNet's formula, as published
+        assert ratio == Fraction(1, cout) + Fraction(1, k[0] * k[1])
+    # m depthwise filters per channel: both stages do m times the work
+    assert ratio == m * (Fraction(1, cout) + Fraction(1, k[0] * k[1]))
+    assert ratio == separable_ratio_theory(cout, k, m)
 
 
 @settings(max_examples=1000, deadline=None)

@@ -113,16 +113,12 @@ def render_comparison(con: Console, comp: Comparison, *, channels_last: bool = F
         con.print(Text(note), soft_wrap=True)
     theory = comp.theory_separable_ratio
     measured = comp.separable_mults_ratio
+    formula, substituted = comp.theory_formula()
     line = (
-        "MobileNet theory, separable / standard multiplications: 1/Cout + 1/(kh·kw) = "
-        f"1/{comp.out_channels} + 1/({kh}·{kw}) = {fmt(theory)}"
+        f"MobileNet theory, separable / standard multiplications: {formula} = {substituted} = {fmt(theory)}"
     )
     if measured is not None:
-        verdict = (
-            "exactly equal"
-            if measured == theory
-            else ("the theory does not apply here (depth multiplier ≠ 1 or output sizes differ)")
-        )
+        verdict = "exactly equal" if measured == theory else "the theory does not apply: output sizes differ"
         line += f"; measured {fmt(measured)} ({verdict})"
     con.print(Text(line), soft_wrap=True)
 

@@ -53,9 +53,22 @@ class Comparison:
         return self.baseline.batch
 
     @property
+    def depth_multiplier(self) -> int:
+        """Depth multiplier m of the separable variants (1 unless asked otherwise)."""
+        sep = self.variant("separable").cost
+        return sep.spec.depth_multiplier if sep is not None else 1
+
+    @property
     def theory_separable_ratio(self) -> Fraction:
-        """1/Cout + 1/(kh·kw)."""
-        return separable_ratio_theory(self.out_channels, self.kernel_size)
+        """MobileNet's 1/Cout + 1/(kh·kw), times the depth multiplier m when m > 1 (exact)."""
+        return separable_ratio_theory(self.out_channels, self.kernel_size, self.depth_multiplier)
+
+    def theory_formula(self) -> tuple[str, str]:
+        """(formula, substituted values) of `theory_separable_ratio`."""
+        (kh, kw), cout, m = self.kernel_size, self.out_channels, self.depth_multiplier
+        if m == 1:
+            return "1/Cout + 1/(kh·kw)", f"1/{cout} + 1/({kh}·{kw})"
+        return "m·(1/Cout + 1/(kh·kw))", f"{m}·(1/{cout} + 1/({kh}·{kw}))"
 
     def variant(self, name: str) -> Variant:
         """The row called `name` ('standard', 'separable', 'grouped (g=2)' …, or just 'grouped').
@@ -75,13 +88,12 @@ class Comparison:
 
     @property
     def theory_holds(self) -> bool:
-        """True when 1/Cout + 1/(kh·kw) is exact: depth multiplier 1 and the same output size."""
+        """True when the theory is exact: the separable and the standard conv have the same output size.
+
+        (Always the case when both are built with the same kernel, stride, padding and dilation.)
+        """
         sep = self.variant("separable").cost
-        return (
-            sep is not None
-            and sep.spec.depth_multiplier == 1
-            and sep.output_shape == self.baseline.output_shape
-        )
+        return sep is not None and sep.output_shape == self.baseline.output_shape
 
     def explain_ratios(self) -> tuple[Explanation, ...]:
         """Every ratio to the standard conv derived, then the MobileNet theory and why it holds (or not)."""
@@ -104,15 +116,12 @@ class Comparison:
                     )
                 )
         kh, kw = self.kernel_size
-        cout = self.out_channels
+        cout, m = self.out_channels, self.depth_multiplier
         theory = self.theory_separable_ratio
+        formula, substituted = self.theory_formula()
         out.append(
             Explanation(
-                "separable / standard multiplications, theory",
-                "1/Cout + 1/(kh·kw)",
-                f"1/{cout} + 1/({kh}·{kw})",
-                float(theory),
-                "theory",
+                "separable / standard multiplications, theory", formula, substituted, float(theory), "theory"
             )
         )
         sep = self.variant("separable").cost
@@ -124,11 +133,7 @@ class Comparison:
         out.append(
             Explanation(
                 "separable / standard multiplications, measured"
-                + (
-                    ""
-                    if holds
-                    else " (theory does not apply: needs depth multiplier 1 and equal output sizes)"
-                ),
+                + ("" if holds else " (the theory does not apply: the output sizes differ)"),
                 "mults(separable) / mults(standard)",
                 f"{fmt(total)} / {fmt(std)}",
                 float(Fraction(total, std)),
@@ -137,11 +142,15 @@ class Comparison:
         )
         if holds:
             dw, pw = sep.stages[0].counts.mults, sep.stages[1].counts.mults
+            mm, num = ("", "1") if m == 1 else ("m·", "m")
+            dw_text = f"{fmt(dw)} / {fmt(std)} = {m}/{cout}"
+            pw_text = f"{fmt(pw)} / {fmt(std)} = {m}/({kh}·{kw})"
             out.append(
                 Explanation(
                     "depthwise share",
-                    "mults(depthwise) / mults(standard) = Cin·Ho·Wo·kh·kw / (Cout·Ho·Wo·Cin·kh·kw) = 1/Cout",
-                    f"{fmt(dw)} / {fmt(std)} = 1/{cout}",
+                    f"mults(depthwise) / mults(standard) = {mm}Cin·Ho·Wo·kh·kw / (Cout·Ho·Wo·Cin·kh·kw) "
+                    f"= {num}/Cout",
+                    dw_text,
                     float(Fraction(dw, std)),
                     "theory",
                 )
@@ -149,9 +158,9 @@ class Comparison:
             out.append(
                 Explanation(
                     "pointwise share",
-                    "mults(pointwise) / mults(standard) = Cout·Ho·Wo·Cin / (Cout·Ho·Wo·Cin·kh·kw) "
-                    "= 1/(kh·kw)",
-                    f"{fmt(pw)} / {fmt(std)} = 1/({kh}·{kw})",
+                    f"mults(pointwise) / mults(standard) = Cout·Ho·Wo·{mm}Cin / (Cout·Ho·Wo·Cin·kh·kw) "
+                    f"= {num}/(kh·kw)",
+                    pw_text,
                     float(Fraction(pw, std)),
                     "theory",
                 )
@@ -185,10 +194,8 @@ class Comparison:
             "kernel_size": list(self.kernel_size),
             "groups": self.groups,
             "theory_separable_ratio": float(self.theory_separable_ratio),
-            "theory_separable_ratio_formula": (
-                f"1/Cout + 1/(kh·kw) = 1/{self.out_channels} + "
-                f"1/({self.kernel_size[0]}·{self.kernel_size[1]})"
-            ),
+            "theory_separable_ratio_formula": " = ".join(self.theory_formula()),
+            "depth_multiplier": self.depth_multiplier,
             "theory_holds": self.theory_holds,
             "separable_mults_ratio": (
                 None if self.separable_mults_ratio is None else float(self.separable_mults_ratio)
