@@ -202,7 +202,7 @@ def render_cost(con: Console, cost: LayerCost, *, channels_last: bool = False) -
     row(
         "padding top,bottom,left,right",
         [",".join(map(str, st.pads)) for st in cost.stages],
-        cost.spec.padding.describe(),
+        f"{','.join(map(str, cost.stages[0].pads))} ({cost.spec.padding.describe()})",
     )
     fields = (
         ("weight params", "weight_params"),

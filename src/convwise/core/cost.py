@@ -229,7 +229,8 @@ def stage_cost(spec: Conv2dSpec, size: Pair) -> StageCost:
         ex.append(
             Explanation(
                 "multiplications excluding padding taps",
-                f"Cout·{cpg_sym}·(valid taps along H)·(valid taps along W)",
+                f"Cout·{cpg_sym}·(Σ over output rows of kernel rows on real pixels)"
+                "·(Σ over output columns of kernel columns on real pixels)",
                 f"{cout}·{cpg_text}·{valid_h}·{valid_w}",
                 mults_excl,
                 scope,
