@@ -125,7 +125,7 @@ def render_comparison(con: Console, comp: Comparison, *, channels_last: bool = F
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison (table, --explain derivations, or --json)."""
-    from convwise.cli.cmd_layer import console, render_explanations
+    from convwise.cli.cmd_layer import console, render_explanations, render_legend
     from convwise.cli.common import print_json
 
     comp = comparison_from_args(args)
@@ -135,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     con = console()
     render_comparison(con, comp, channels_last=args.channels_last)
     if args.explain:
+        con.print()
+        render_legend(con)
         for v in comp.variants:
             if v.cost is None:
                 continue

@@ -135,6 +135,21 @@ def console() -> Console:
     return con
 
 
+#: The symbols the derivations use, printed once above them.
+SYMBOLS = (
+    "Each line: quantity = formula = values substituted = result. Symbols: Cin, Cout input / output "
+    "channels; H×W input and Ho×Wo output size; kh×kw kernel (k along one axis); s stride; d dilation; g groups; pad total "
+    "padding along the axis; N batch."
+)
+
+
+def render_legend(con: Console) -> None:
+    """Print the symbol legend of the derivations."""
+    from rich.text import Text
+
+    con.print(Text(SYMBOLS, style="dim"), soft_wrap=True)
+
+
 def render_explanations(con: Console, explanations: Iterable[Explanation], title: str) -> None:
     """Print derivations grouped by scope, one `quantity = formula = values = result` line each."""
     from dataclasses import replace
@@ -260,5 +275,6 @@ def run(args: argparse.Namespace) -> int:
     render_cost(con, cost, channels_last=args.channels_last)
     if args.explain:
         con.print()
+        render_legend(con)
         render_explanations(con, cost.explanations, "How each number is derived")
     return 0
