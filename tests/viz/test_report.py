@@ -95,8 +95,14 @@ def test_explanations_and_variant_comparison(data: dict) -> None:
 
 def test_whatif_entries(data: dict) -> None:
     names = [w["rewrite"] for w in data["whatif"]]
-    assert len(names) == 3
-    sep = data["whatif"][0]
+    assert names[0] == "standard instead of separable" and len(names) == 4
+    reverse = data["whatif"][0]["replaced"]
+    assert [r["name"] for r in reverse] == ["3 + 4"]  # the depthwise conv and the 1×1 after it
+    assert (reverse[0]["params_before"], reverse[0]["params_after"]) == (
+        8 * 9 + 8 + 8 * 16 + 16,
+        8 * 16 * 9 + 16,
+    )
+    sep = data["whatif"][1]
     assert [r["name"] for r in sep["replaced"]] == ["0"]  # only the standard 3×3 conv is eligible
     assert sep["replaced"][0]["params_after"] == 3 * 9 + 8 * 3 + 8  # Keras policy: pointwise bias only
 
@@ -138,3 +144,23 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert main(["report", f"{target}:make", "-o", str(tmp_path / "r.pdf")]) == 2
     assert "must end in .html" in capsys.readouterr().err
+
+
+def test_standard_equivalent_of_mobilenet_is_the_published_one() -> None:
+    """MobileNet's Table 4: as standard convs, 29.3 M parameters and 4,866 M Mult-Adds (vs 4.2 M, 569 M)."""
+    from convwise.models import build
+    from convwise.profile import profile
+    from convwise.viz.report import standard_equivalent
+
+    model = build("mobilenet_v1")
+    summary = profile(model, (3, 224, 224)).to_dict()
+    reverse = standard_equivalent(model, summary["layers"])
+    assert reverse is not None and len(reverse["replaced"]) == 13
+    t, r = summary["totals"], reverse["totals"]
+    params = t["params"] - r["params_before"] + r["params_after"]
+    macs = t["macs"] - r["macs_before"] + r["macs_after"]
+    assert round(params / 1e6, 1) == 29.3
+    assert round(t["params"] / 1e6, 1) == 4.2 and round(t["macs"] / 1e6) == 569
+    assert abs(macs / 1e6 - 4866) < 2  # the paper rounds; we count exactly
+    first = reverse["replaced"][0]
+    assert first["macs_ratio"] == pytest.approx(first["theory_ratio"])  # stride 1, same padding: exact theory

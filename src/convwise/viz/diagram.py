@@ -8,6 +8,7 @@ the model's modes, parameters, buffers and the RNG state are restored afterwards
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -374,7 +375,7 @@ def draw_graph(graph: ModelGraph, *, box_width: float = 290.0) -> Canvas:
         for i, n in enumerate(row):
             pos[n.id] = (centre - span / 2 + i * (box_width + h_gap), head + r * (box_h + v_gap))
     height = head + (max(by_rank) + 1) * (box_h + v_gap) + 20
-    cv = Canvas(width, height, title=f"{graph.name}: layer graph")
+    cv = Canvas(math.ceil(width), math.ceil(height), title=f"{graph.name}: layer graph")
     cv.text(margin, 20, f"{graph.name}", size=15, weight="bold")
     cv.text(
         margin,

@@ -8,6 +8,7 @@ so); every number printed on it comes from `convwise.core.layer_cost`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -355,9 +356,8 @@ def _shape_text(c: int, h: int, w: int) -> str:
     return f"{c}×{h}×{w}"
 
 
-def figure_width_parts(cost: LayerCost) -> list[str]:
-    """The annotation lines of the figure (also used by tests and the HTML report)."""
-    spec = cost.spec
+def annotation_lines(cost: LayerCost) -> list[str]:
+    """The annotation lines of the figure: shapes, totals, and each stage's params and mults derived."""
     n, c, h, w = cost.input_shape
     _, oc, oh, ow = cost.output_shape
     k = cost.counts
@@ -367,7 +367,7 @@ def figure_width_parts(cost: LayerCost) -> list[str]:
         f"· MACs {fmt(k.macs)} · FLOPs {fmt(k.flops)}",
     ]
     for st in cost.stages:
-        role = st.spec.role if spec.is_composite else "conv"
+        role = st.spec.role
         parts = {e.quantity: e for e in st.explanations}
         wp, bp, mu = parts["weight params"], parts["bias params"], parts["multiplications"]
         bias = f" + bias {fmt(bp.value)}" if bp.value else " (no bias)"
@@ -400,7 +400,7 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
         nf = len(shown_indices(st.spec.out_channels, opts.max_filters))
         depth = len(shown_indices(st.spec.in_channels // st.spec.groups, opts.max_filter_depth))
         body_h = max(body_h, nf * (kh * fcell + 5 * (depth - 1) + 12))
-    lines = figure_width_parts(cost)
+    lines = annotation_lines(cost)
     notes = list(fig.notes)
     if c > opts.max_channels:
         notes.append(f"input: {opts.max_channels - 1} of {c} channel slices drawn")
@@ -562,10 +562,15 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
         cv.text(margin, y, note, size=10, color=MUTED, italic=True)
         widest = max(widest, text_width(note, 10))
         y += 16
-    cv.width = max(
-        width_body, margin * 2 + widest, label_extent + margin, margin * 2 + text_width(spec.describe(), 15)
+    cv.width = math.ceil(
+        max(
+            width_body,
+            margin * 2 + widest,
+            label_extent + margin,
+            margin * 2 + text_width(spec.describe(), 15),
+        )
     )
-    cv.height = y + 10
+    cv.height = math.ceil(y + 10)
     return cv
 
 
