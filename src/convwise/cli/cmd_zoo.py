@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 HELP = "List the model zoo: names, input shapes, descriptions and configuration."
 
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from convwise.cli.common import print_json
     from convwise.models import list_models
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in list_models():
         config = dict(entry.defaults)
         if not config:

@@ -187,7 +187,7 @@ def count_model(model: nn.Module, input_shape: tuple[int, int, int]) -> ModelCou
     finally:
         for h in handles:
             h.remove()
-    return ModelCount(tuple(rows), unique_params(model), shape)  # type: ignore[arg-type]
+    return ModelCount(tuple(rows), unique_params(model), (shape[0], shape[1], shape[2]))
 
 
 __all__ = [

@@ -101,6 +101,6 @@ def ds_cnn(
         ("fc1", nn.Linear(c, num_classes, **kw)),
     ]
     model = sequential(layers, DSCNN)
-    model.config = {"size": key, "num_classes": num_classes, "conv_bias": conv_bias}
+    model.config = {"size": key, "num_classes": num_classes, "conv_bias": conv_bias}  # type: ignore[assignment]
     model.input_shape = INPUT_SHAPE  # type: ignore[assignment]
     return model  # type: ignore[return-value]

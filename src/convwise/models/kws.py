@@ -95,6 +95,6 @@ def kws_cnn(
     if num_classes:
         layers += [("flatten", nn.Flatten()), ("dense", nn.Linear(c * 7 * 3, num_classes, **kw))]
     model = sequential(layers, KwsCNN)
-    model.config = {"form": form, "num_classes": num_classes, "bias_policy": bias_policy}
+    model.config = {"form": form, "num_classes": num_classes, "bias_policy": bias_policy}  # type: ignore[assignment]
     model.input_shape = INPUT_SHAPE  # type: ignore[assignment]
     return model  # type: ignore[return-value]

@@ -166,6 +166,6 @@ def mobilenet_v1(
         "rounding": rounding,
         "conv": conv,
         "activation": activation,
-    }
+    }  # type: ignore[assignment]
     model.input_shape = (in_channels, resolution, resolution)  # type: ignore[assignment]
     return model  # type: ignore[return-value]

@@ -56,7 +56,7 @@ class InvertedResidual(nn.Sequential):
         self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = super().forward(x)
+        y: torch.Tensor = super().forward(x)  # type: ignore[no-untyped-call]
         return x + y if self.residual else y
 
 
@@ -143,6 +143,6 @@ def mobilenet_v2(
         "resolution": resolution,
         "num_classes": num_classes,
         "dropout": dropout,
-    }
+    }  # type: ignore[assignment]
     model.input_shape = (3, resolution, resolution)  # type: ignore[assignment]
     return model  # type: ignore[return-value]

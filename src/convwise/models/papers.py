@@ -337,7 +337,7 @@ def mobilenet_table3() -> Table:
     alpha, rho = Fraction(3, 4), Fraction("0.714")
     c_a = scale_channels(512, alpha)
     side = scale_resolution(14, rho)
-    specs = (
+    specs: tuple[tuple[str, Any, tuple[int, int, int], dict[str, Any]], ...] = (
         ("Convolution", make_spec("standard", 512, 512, 3, padding="same", bias=False), shape, {}),
         (
             "Depthwise Separable Conv",
