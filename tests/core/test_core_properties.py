@@ -29,7 +29,7 @@ from convwise.core import (
     standard,
 )
 
-FAST = settings(max_examples=1500, deadline=None)
+FAST = settings(max_examples=1200, deadline=None)
 
 
 # ---------------------------------------------------------------- independent oracles
@@ -210,7 +210,7 @@ def test_counts_equal_brute_force_enumeration(cfg):
     assert cost.output_shape == (n, spec.out_channels, *expected[-1][1])
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.integers(1, 200), st.integers(1, 9), st.integers(1, 6), st.integers(1, 5))
 def test_same_padding_is_tensorflows_rule(size, kernel, stride, dilation):
     assert same_amounts(size, kernel, stride, dilation) == tf_same(size, kernel, stride, dilation)
