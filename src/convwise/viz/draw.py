@@ -462,8 +462,10 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
 
     x = panel(x, f"input {_shape_text(c, h, w)}", f"padding {pad_text}", draw_input)
     cur_colors = in_colors
+    spans: list[tuple[float, float]] = []
     for i, st in enumerate(stages):
         s = st.spec
+        stage_x0 = x
         x = op_arrow(x, "⊛")
         kh, kw = s.kernel_size
         role = {"conv": "filters", "depthwise": "depthwise filters", "pointwise": "pointwise filters"}[s.role]
@@ -522,7 +524,18 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
             draw_out,
         )
         cur_colors = out_colors
+        spans.append((stage_x0 + 8, x))
     width_body = x + margin
+    if spec.is_composite:  # brackets naming the two stages of a separable layer
+        top = y_mid - body_h / 2 - 14
+        what = {"depthwise": "each channel filtered on its own", "pointwise": "1×1, mixes the channels"}
+        for n, ((x0, x1), st) in enumerate(zip(spans, stages, strict=True), start=1):
+            color = "#888888"
+            cv.line(x0, top, x1, top, stroke=color, width=1.0)
+            cv.line(x0, top, x0, top + 6, stroke=color, width=1.0)
+            cv.line(x1, top, x1, top + 6, stroke=color, width=1.0)
+            label = f"stage {n} · {st.spec.role}: {what.get(st.spec.role, '')}"
+            cv.text((x0 + x1) / 2, top - 9, label, size=10, anchor="middle", color="#555555")
 
     # ---- labels under the panels
     label_y = y_mid + body_h / 2 + 22
