@@ -16,6 +16,13 @@ FORMAT = "convwise-checkpoint/1"
 RESUME_FORMAT = "convwise-resume/1"
 
 
+def _umask_mode() -> int:
+    """The permission bits a normal `open()` would give a new file (mkstemp makes them 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """`torch.save(obj)` to `path` so that `path` is always either the old or the complete new file.
 
@@ -33,6 +40,7 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp_name, _umask_mode())
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)
             fh.flush()
@@ -57,6 +65,7 @@ def atomic_write_text(text: str, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp_name, _umask_mode())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -178,7 +187,9 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         raise
     except (KeyError, RuntimeError, TypeError) as exc:
         raise config_error(
-            f"Checkpoint `path` does not match its model {spec.get('name')!r} ({exc}).", path=str(path)
+            f"Checkpoint `path` does not match its model {spec.get('name')!r} "
+            f"({' '.join(str(exc).split())}).",
+            path=str(path),
         ) from exc
     model.eval()
     info = {k: v for k, v in payload.items() if k != "state_dict"}

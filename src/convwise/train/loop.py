@@ -215,7 +215,7 @@ def train(
     config.validate()
     run, config, resume_state = _prepare_run_dir(config, run_dir, resume, ctx)
     console = console or Console()
-    say = console.print if ctx.is_main else (lambda *a, **k: None)
+    say = _sayer(console, ctx)
     threads = _set_threads(config, ctx)
     if config.batch_size % ctx.world_size:
         raise config_error(
@@ -410,6 +410,19 @@ def train(
     return _finish(model, run, config, splits, state, ctx, console, plots=plots)
 
 
+def _sayer(console: Any, ctx: DistContext) -> Callable[..., None]:
+    """Print one line of text on rank 0 only, never wrapped (log files stay greppable)."""
+
+    def say(*args: Any, **kwargs: Any) -> None:
+        if ctx.is_main:
+            console.print(*args, soft_wrap=True, **kwargs)
+            flush = getattr(console.file, "flush", None)
+            if flush is not None:
+                flush()
+
+    return say
+
+
 def _metrics(row: dict[str, Any]) -> dict[str, float]:
     return {k: float(row[k]) for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
 
@@ -526,7 +539,7 @@ def _finish(
     plots: bool,
 ) -> dict[str, Any]:
     """Score the best checkpoint on the test set; write results.json, plots; print the report."""
-    say = console.print if ctx.is_main else (lambda *a, **k: None)
+    say = _sayer(console, ctx)
     best = read_checkpoint(run / BEST_FILE) if ctx.is_main or (run / BEST_FILE).is_file() else None
     if best is None:  # pragma: no cover - other ranks on a non-shared file system
         raise ConfigError(f"best checkpoint missing in {run}")
