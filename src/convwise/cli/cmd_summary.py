@@ -89,8 +89,25 @@ def _positive(flag: str, text: Any) -> int:
     return int(str(text))
 
 
+def parse_config(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings → a dict; values read as Python literals when they are, else as strings."""
+    import ast
+
+    from convwise.core import config_error
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise config_error("`--config` must be KEY=VALUE with KEY a Python name.", config=item)
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
 def _config(args: argparse.Namespace) -> dict[str, Any]:
-    from convwise.cli.cmd_whatif import parse_config
     from convwise.core import config_error
 
     config = parse_config(args.config)
