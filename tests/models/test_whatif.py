@@ -204,7 +204,7 @@ def test_property_separable_rewrite_keeps_shape_and_ratio(
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["paper", "mobilenet", "--table", "table9"]) == 2
     assert "`--table` must be one of table4, table6, table7, table2, table3" in capsys.readouterr().err
-    assert main(["whatif", "mobilenet_v1", "--config", "nonsense"]) == 2
+    assert main(["whatif", "kws_cnn", "--config", "nonsense"]) == 2
     assert "`--config` must be KEY=VALUE" in capsys.readouterr().err
-    assert main(["whatif", "mobilenet_v1", "--only", "nothing*"]) == 2
+    assert main(["whatif", "kws_cnn", "--only", "nothing*"]) == 2
     assert "No convolution matches `only`" in capsys.readouterr().err

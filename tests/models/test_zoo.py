@@ -18,11 +18,11 @@ def _numel(module: nn.Module) -> int:
 
 
 ZOO_CONFIGS = [
-    ("mobilenet_v1", {"resolution": 64}),
-    ("mobilenet_v1", {"width_multiplier": 0.25, "resolution": 64, "conv": "standard"}),
-    ("mobilenet_v1", {"width_multiplier": 0.5, "resolution": 64, "rounding": "tf"}),
-    ("mobilenet_v2", {"resolution": 64}),
-    ("mobilenet_v2", {"width_multiplier": 0.35, "resolution": 64}),
+    ("mobilenet_v1", {"resolution": 32}),
+    ("mobilenet_v1", {"width_multiplier": 0.25, "resolution": 48, "conv": "standard"}),
+    ("mobilenet_v1", {"width_multiplier": 0.5, "resolution": 40, "rounding": "tf"}),
+    ("mobilenet_v2", {"resolution": 32}),
+    ("mobilenet_v2", {"width_multiplier": 0.35, "resolution": 40}),
     ("fashion_separable_cnn", {}),
     ("kws_cnn", {"form": "standard"}),
     ("kws_cnn", {"form": "depthwise"}),

@@ -58,15 +58,9 @@ def format_table(table: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the tables; exit 0 (differences are reported, not errors)."""
     from convwise.cli.common import print_json
-    from convwise.core import config_error
     from convwise.models.papers import paper_tables
 
-    tables = paper_tables(args.paper)
-    if args.table:
-        keys = [t.key for t in tables]
-        tables = [t for t in tables if t.key == args.table]
-        if not tables:
-            raise config_error(f"`--table` must be one of {', '.join(keys)}.", table=args.table)
+    tables = paper_tables(args.paper, args.table)
     if args.json:
         print_json({"paper": args.paper, "tables": [t.to_dict() for t in tables]})
         return 0

@@ -380,17 +380,6 @@ def mobilenet_table3() -> Table:
     )
 
 
-def mobilenet_tables() -> list[Table]:
-    """Every reproduced MobileNet table, in the paper's order of interest (4, 6, 7, 2, 3)."""
-    return [
-        mobilenet_table4(),
-        mobilenet_table6(),
-        mobilenet_table7(),
-        mobilenet_table2(),
-        mobilenet_table3(),
-    ]
-
-
 def mobilenetv2_table() -> Table:
     """MobileNet v2: MACs and params of the published checkpoints (1001 classes)."""
     from convwise.models._count import count_model
@@ -486,19 +475,31 @@ def dscnn_table() -> Table:
     )
 
 
-PAPERS: dict[str, Any] = {
-    "mobilenet": mobilenet_tables,
-    "mobilenetv2": lambda: [mobilenetv2_table()],
-    "ds-cnn": lambda: [dscnn_table()],
+#: paper → table key → builder of the reproduced table (in print order).
+PAPERS: dict[str, dict[str, Any]] = {
+    "mobilenet": {
+        "table4": mobilenet_table4,
+        "table6": mobilenet_table6,
+        "table7": mobilenet_table7,
+        "table2": mobilenet_table2,
+        "table3": mobilenet_table3,
+    },
+    "mobilenetv2": {"checkpoints": mobilenetv2_table},
+    "ds-cnn": {"ds-cnn": dscnn_table},
 }
 
 
-def paper_tables(name: str) -> list[Table]:
-    """The reproduced tables of a paper: 'mobilenet' or 'ds-cnn'.
+def paper_tables(name: str, table: str | None = None) -> list[Table]:
+    """The reproduced tables of a paper ('mobilenet', 'mobilenetv2' or 'ds-cnn'), or only `table`.
 
     Raises:
-        ConfigError: unknown paper.
+        ConfigError: unknown paper or table.
     """
     if name not in PAPERS:
         raise config_error(f"`paper` must be one of {', '.join(PAPERS)}.", paper=name)
-    return list(PAPERS[name]())
+    builders = PAPERS[name]
+    if table is None:
+        return [build() for build in builders.values()]
+    if table not in builders:
+        raise config_error(f"`--table` must be one of {', '.join(builders)}.", table=table)
+    return [builders[table]()]
