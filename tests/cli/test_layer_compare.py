@@ -446,3 +446,15 @@ def test_module_entry_bad_input_exit_2():
         "convwise: error: `--input` must be CxHxW: three positive integers separated by 'x', e.g. 3x224x224. "
         "Received: input='4x5'.\n"
     )
+
+
+def test_compare_json_batch_scales_operations_not_params(capsys):
+    code, out, _ = run_cli(
+        capsys, "compare", "--input", "4x5x5", "--out", "10", "--kernel", "3", "--batch", "3", "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["input_shape"] == [3, 4, 5, 5] and data["output_shape"] == [3, 10, 3, 3]
+    rows = {r["variant"].split(" (")[0]: r for r in data["variants"]}
+    assert (rows["separable"]["params"], rows["separable"]["mults"]) == (90, 3 * 684)
+    assert rows["separable"]["ratio_to_standard"]["mults"] == pytest.approx(684 / 3240)
