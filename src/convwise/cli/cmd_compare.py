@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             con.print()
             # bytes are not in the table (they are in --json and `convwise layer`): derive what is shown
             shown = [e for e in v.cost.explanations if not e.scope.startswith("memory")]
-            render_explanations(con, shown, f"{v.name}: {v.cost.spec.describe()}")
+            render_explanations(con, shown, v.cost.spec.describe())
         con.print()
         render_explanations(con, comp.explain_ratios(), "Ratios to the standard convolution")
     return 0
