@@ -138,8 +138,8 @@ def console() -> Console:
 #: The symbols the derivations use, printed once above them.
 SYMBOLS = (
     "Each line: quantity = formula = values substituted = result. Symbols: Cin, Cout input / output "
-    "channels; H×W input and Ho×Wo output size; kh×kw kernel (k along one axis); s stride; "
-    "d dilation; g groups; pad total padding along the axis; N batch."
+    "channels of the stage; H×W its input and Ho×Wo its output size; kh×kw kernel (k along one axis); "
+    "s stride; d dilation; g groups; pad total padding along the axis; N batch."
 )
 
 
