@@ -115,6 +115,11 @@ def test_clicking_a_row_explains_it(browser_page: dict[str, Any]) -> None:
     text = page.locator("#explain").inner_text()
     assert "weight params = Cout·Cin·kh·kw = 8·3·3·3 = 216" in text
     assert "separable" in text
+    assert page.locator("#layer-figure").is_hidden()
+    page.locator("#explain button.show-figure").click()
+    figure = page.locator("#layer-figure svg")
+    assert figure.count() == 1 and figure.is_visible()
+    assert "params 224 · multiplications 21,600" in figure.inner_html()  # 8·3·3·3 + 8; 8·10·10·27
 
 
 def test_training_section_and_screenshot(browser_page: dict[str, Any]) -> None:

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: separable, grouped:2, grouped-separable:2)",
     )
     parser.add_argument(
+        "--no-figures", action="store_true", help="leave out the picture of each conv layer (smaller file)"
+    )
+    parser.add_argument(
         "-o", "--output", metavar="PATH", help="the HTML file to write (default: NAME-report.html)"
     )
     parser.add_argument("--json", action="store_true", help="also print the report's data as JSON")
@@ -42,7 +45,13 @@ def run(args: argparse.Namespace) -> int:
     model, name, shape = load(args)
     path = args.output or f"{name}-report.html"
     data = write_report(
-        model, shape, path, name=name, run_dir=args.run, whatif=tuple(args.whatif or DEFAULT_WHATIF)
+        model,
+        shape,
+        path,
+        name=name,
+        run_dir=args.run,
+        whatif=tuple(args.whatif or DEFAULT_WHATIF),
+        figures=not args.no_figures,
     )
     if args.json:
         print_json({"file": str(path), **data})

@@ -51,6 +51,8 @@ def _conv_explanation(module: Any, input_shape: list[int] | None) -> dict[str, A
     cost = layer_cost(spec, chw)
     kh, kw = spec.kernel_size
     return {
+        "figure_key": f"{spec.describe()} @ {chw[0]}x{chw[1]}x{chw[2]}",
+        "layer_spec": spec,
         "spec": spec.describe(),
         "group": f"{spec.kind} {kh}x{kw}",
         "lines": [e.text() for e in cost.explanations if e.quantity in KEY_QUANTITIES],
@@ -68,6 +70,7 @@ def _compare_variants(spec: Any, chw: tuple[int, int, int]) -> dict[str, Any] | 
     if spec.kernel_size == (1, 1) and spec.kind == "pointwise":
         return None
     groups = spec.groups if spec.kind in ("grouped", "grouped-separable") else 2
+    bias = any(stage.bias for stage in spec.stages)
     try:
         comp = compare(
             chw,
@@ -77,6 +80,8 @@ def _compare_variants(spec: Any, chw: tuple[int, int, int]) -> dict[str, Any] | 
             stride=spec.stride,
             padding=spec.padding,
             dilation=spec.dilation,
+            bias=bias,
+            bias_policy=spec.bias_policy or ("pytorch" if bias else "none"),
         )
     except ConfigError:
         return None
@@ -304,6 +309,7 @@ def report_data(
     name: str = "model",
     run_dir: str | Path | None = None,
     whatif: tuple[str, ...] | list[str] = DEFAULT_WHATIF,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """Everything the HTML report shows, as JSON-friendly data.
 
@@ -313,6 +319,7 @@ def report_data(
         name: the model's name in the report.
         run_dir: a training run directory (metrics.csv, results.json) for curves and confusion matrix.
         whatif: rewrites to compare against ('separable', 'grouped:G', 'grouped-separable:G').
+        figures: include the `convwise draw` figure of every distinct conv layer (shown on demand).
 
     Returns:
         A dict with `summary` (the profile report: layers and totals), `explanations` (per layer row),
@@ -354,6 +361,17 @@ def report_data(
             whatifs.append(run_whatif(model, to, input_shape=shape).to_dict())
         except Exception as exc:  # a rewrite that does not apply is reported, not fatal
             whatifs.append({"rewrite": to, "error": f"{type(exc).__name__}: {exc}"})
+    drawings: dict[str, str] = {}
+    for row, info in zip(summary["layers"], explanations, strict=True):
+        spec = info.pop("layer_spec", None)
+        key = info.pop("figure_key", None)
+        if figures and spec is not None and key is not None:
+            if key not in drawings:
+                from convwise.viz.draw import draw_layer
+
+                shape_in = row["input_shape"]
+                drawings[key] = draw_layer(spec, (shape_in[1], shape_in[2], shape_in[3])).to_svg()
+            info["figure"] = key
     reverse = standard_equivalent(model, summary["layers"])
     if reverse is not None:
         whatifs.insert(0, reverse)
@@ -365,6 +383,7 @@ def report_data(
         "explanations": explanations,
         "by_type": by_type,
         "whatif": whatifs,
+        "figures": drawings,
         "run": read_run(run_dir) if run_dir is not None else None,
     }
 
@@ -398,6 +417,7 @@ def write_report(
     name: str = "model",
     run_dir: str | Path | None = None,
     whatif: tuple[str, ...] | list[str] = DEFAULT_WHATIF,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """Build the report of `model` and write it to `path` (.html); returns the data it shows.
 
@@ -407,6 +427,6 @@ def write_report(
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise config_error("The report file must end in .html.", output=str(path))
-    data = report_data(model, input_shape, name=name, run_dir=run_dir, whatif=whatif)
+    data = report_data(model, input_shape, name=name, run_dir=run_dir, whatif=whatif, figures=figures)
     path.write_text(render_html(data), encoding="utf-8")
     return data
