@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report import small_model, write_run
+from test_html_report import small_model, write_run
 from viz_helpers import png_size
 
 from convwise.viz.report import write_report
