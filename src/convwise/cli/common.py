@@ -22,5 +22,5 @@ def report_error(exc: BaseException) -> int | None:
 
 def print_json(payload: Any) -> None:
     """Print `payload` as indented JSON (integers stay exact)."""
-    json.dump(payload, sys.stdout, indent=2, sort_keys=False)
+    json.dump(payload, sys.stdout, indent=2, sort_keys=False, ensure_ascii=False)
     sys.stdout.write("\n")
