@@ -15,7 +15,8 @@ CSV_FIELDS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy
 def write_csv(history: list[dict[str, Any]], path: Path) -> Path:
     """Rewrite the per-epoch CSV log from `history` (atomic, so a resumed run never has duplicates)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    fields = list(CSV_FIELDS) + [k for k in ("test_accuracy", "elapsed") if history and k in history[0]]
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in history:
         writer.writerow(row)
