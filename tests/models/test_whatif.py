@@ -71,7 +71,9 @@ def test_separable_rewrite_keeps_shapes_and_recounts(user_file: str) -> None:
     loaded = resolve_target(user_file)
     model = loaded.model.eval()
     before_state = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
     result = whatif(model, "separable", input_shape=loaded.input_shape)
+    assert torch.equal(rng, torch.get_rng_state())
     names = [r.name for r in result.replaced]
     assert names == ["stem", "body.2", "body.4"]
     assert [s.name for s in result.skipped] == ["body.5", "body.6"]

@@ -341,7 +341,8 @@ def whatif(
             thinned by α (a projection: the returned model keeps its channels, so shapes are kept).
 
     Returns:
-        A `WhatIfResult` with the new model, replaced and skipped layers and totals.
+        A `WhatIfResult` with the new model, replaced and skipped layers and totals. The new layers are
+        freshly initialised (PyTorch's default init; the CPU RNG state is restored afterwards).
 
     Raises:
         ConfigError: bad rewrite, unknown input shape, a model that does not run on the input, or a
@@ -384,7 +385,8 @@ def whatif(
         weight = next(module.parameters(), None)
         device = weight.device if weight is not None else None
         dtype = weight.dtype if weight is not None else None
-        layer = build_layer(after, device=device, dtype=dtype)
+        with torch.random.fork_rng(devices=[]):  # new weights do not disturb the caller's CPU RNG stream
+            layer = build_layer(after, device=device, dtype=dtype)
         layer.train(module.training)
         if name:
             _set_child(new, name, layer)
