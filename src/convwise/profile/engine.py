@@ -13,6 +13,7 @@ statistics) and the RNG state are the same afterwards.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,32 +84,37 @@ def _shapes(value: Any) -> list[list[int]]:
     return found
 
 
-def _build_nodes(model: nn.Module) -> tuple[dict[str, Node], dict[int, str], int]:
-    """Nodes for every module with its own unique parameters and buffers; id → name; parameter bytes."""
+def _build_nodes(
+    model: nn.Module,
+) -> tuple[dict[str, Node], dict[int, str], int, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Nodes with their own unique parameters and buffers; id → name; parameter bytes; unique tensors."""
     nodes: dict[str, Node] = {}
     ids: dict[int, str] = {}
+    seen: set[int] = set()
+    param_bytes = 0
+    params: dict[str, torch.Tensor] = {}
+    buffers: dict[str, torch.Tensor] = {}
     for name, module in model.named_modules():
-        kind, desc = _kind(module)
         atomic = any(c.__name__ in _ATOMIC_NAMES for c in type(module).__mro__) and type(
             module
         ).__module__.startswith("convwise.")
-        node = Node(name, type(module).__name__, kind, 0 if not name else name.count(".") + 1, atomic=atomic)
-        node.description = desc
+        node = Node(name, type(module).__name__, None, 0 if not name else name.count(".") + 1, atomic=atomic)
+        node.resolve = functools.partial(_kind, module)
         nodes[name] = node
         ids[id(module)] = name
         if name:
             parent = name.rpartition(".")[0]
             nodes[parent].children.append(name)
-    seen: set[int] = set()
-    param_bytes = 0
-    for name, module in model.named_modules():
-        node = nodes[name]
-        for p in module.parameters(recurse=False):
+        prefix = name + "." if name else ""
+        for pname, p in module._parameters.items():
+            if p is None:
+                continue
             n = p.numel()
             if id(p) in seen:
                 node.shared_params += n
                 continue
             seen.add(id(p))
+            params[prefix + pname] = p
             param_bytes += n * p.element_size()
             node.params += n
             if p.requires_grad:
@@ -118,14 +124,15 @@ def _build_nodes(model: nn.Module) -> tuple[dict[str, Node], dict[int, str], int
         stats = set()
         if isinstance(module, _NORM_TYPES):
             stats = {id(b) for b in (module.running_mean, module.running_var) if b is not None}
-        for b in module.buffers(recurse=False):
-            if id(b) in seen:
+        for bname, b in module._buffers.items():
+            if b is None or id(b) in seen:
                 continue
             seen.add(id(b))
+            buffers[prefix + bname] = b
             node.buffers += b.numel()
             if id(b) in stats:
                 node.bn_statistics += b.numel()
-    return nodes, ids, param_bytes
+    return nodes, ids, param_bytes, params, buffers
 
 
 class _State:
@@ -267,6 +274,7 @@ def _normalise_sizes(input_size: Any) -> list[tuple[int, ...]]:
 
 def _run(
     model: nn.Module,
+    tensors: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]],
     state: _State,
     make_args: Any,
     *,
@@ -275,10 +283,9 @@ def _run(
     from torch.func import functional_call
 
     if meta:
-        replace = {n: torch.empty_like(p, device="meta") for n, p in model.named_parameters()}
-        replace.update({n: torch.empty_like(b, device="meta") for n, b in model.named_buffers()})
+        replace = {n: torch.empty_like(t, device="meta") for group in tensors for n, t in group.items()}
     else:
-        replace = {n: b.clone() for n, b in model.named_buffers()}
+        replace = {n: b.clone() for n, b in tensors[1].items()}
     args = make_args()
     handles = [
         nn.modules.module.register_module_forward_pre_hook(state.pre),
@@ -357,7 +364,7 @@ def profile(
         table = formulas
     else:
         table = DEFAULT_FORMULAS.merged(formulas) if formulas else DEFAULT_FORMULAS
-    nodes, ids, param_bytes = _build_nodes(model)
+    nodes, ids, param_bytes, params, buffers = _build_nodes(model)
     model_device, model_dtype = _model_device_dtype(model)
     in_dtype = dtype or model_dtype
     report_name = name or type(model).__name__
@@ -403,14 +410,14 @@ def profile(
     with torch.random.fork_rng(devices=rng_devices), torch.no_grad():
         if device == "meta":
             try:
-                _run(model, _State(nodes, ids, table), meta_args, meta=True)
+                _run(model, (params, buffers), _State(nodes, ids, table), meta_args, meta=True)
             except _Failure as fail:
                 fallback = f"the model cannot run on the meta device ({_one_line(fail.exc)})"
                 _reset(nodes)
         if device == "real" or fallback is not None:
             ran_on = str(model_device)
             try:
-                _run(model, _State(nodes, ids, table), real_args, meta=False)
+                _run(model, (params, buffers), _State(nodes, ids, table), real_args, meta=False)
             except _Failure as fail:
                 where = f"`{fail.module}`" if fail.module else "the top-level forward"
                 raise config_error(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,17 @@ class Node:
     mults_excluding_padding: int = 0
     other_ops: int = 0
     uncounted: dict[str, int] = field(default_factory=dict)
+    #: Computes (kind, description) on first use (classifying convolutions is only needed for display).
+    resolve: Callable[[], tuple[str | None, str | None]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def ensure_info(self) -> Node:
+        """Fill `kind` and `description` from `resolve` once; returns self."""
+        if self.resolve is not None:
+            self.kind, self.description = self.resolve()
+            self.resolve = None
+        return self
 
     def add_counts(self, other: Node) -> None:
         """Add `other`'s own counts to this node's (used to fold a subtree)."""
@@ -194,7 +206,7 @@ class Report:
 
     def subtree(self, name: str) -> Node:
         """A node whose counts are the sum over `name` and all its descendants."""
-        src = self.nodes[name]
+        src = self.nodes[name].ensure_info()
         total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
         total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
         stack = [name]
@@ -254,6 +266,7 @@ class Report:
         """
         rows = []
         for node, folded in self._display_nodes(depth):
+            node.ensure_info()
             row: dict[str, Any] = {
                 "name": node.name or "(top level)",
                 "type": node.type,
@@ -453,7 +466,13 @@ class Report:
         from rich.table import Table
 
         keys = columns or list(DEFAULT_COLUMNS)
-        table = Table(title=f'Model: "{self.model_name}"', box=box.SIMPLE_HEAD, title_justify="left")
+        table = Table(
+            title=f'Model: "{self.model_name}"',
+            caption="shapes: (N, C, H, W) for feature maps, (N, features) for vectors",
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+        )
         numeric = {
             k
             for k in keys
