@@ -17,7 +17,7 @@ from torch import nn
 
 from convwise.core import config_error, make_spec, scale_channels
 from convwise.core.scaling import ROUNDINGS
-from convwise.models.blocks import Named, activation, conv_bn_act, sequential
+from convwise.models.blocks import Named, conv_bn_act, sequential
 from convwise.models.registry import register
 
 
@@ -98,7 +98,6 @@ def mobilenet_v1_layers(
         ("dropout", nn.Dropout(dropout)),
         ("predictions", nn.Linear(c, num_classes, **kw)),
     ]
-    activation(activation_name)  # validates the name even when unused
     return layers
 
 
