@@ -165,3 +165,15 @@ def test_standard_equivalent_of_mobilenet_is_the_published_one() -> None:
     assert abs(macs / 1e6 - 4866) < 2  # the paper rounds; we count exactly
     first = reverse["replaced"][0]
     assert first["macs_ratio"] == pytest.approx(first["theory_ratio"])  # stride 1, same padding: exact theory
+
+
+def test_building_the_report_leaves_the_model_unchanged() -> None:
+    model = small_model().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    report_data(model, (3, 10, 10), name="small", whatif=("separable",), figures=False)
+    assert all(m.training for m in model.modules())
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.equal(rng, torch.get_rng_state())
