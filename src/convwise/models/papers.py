@@ -245,7 +245,7 @@ def mobilenet_table6() -> Table:
         c = _mobilenet_counts(width_multiplier=alpha)
         rows.append(
             Row(
-                f"{alpha:g} MobileNet-224",
+                f"{alpha} MobileNet-224",
                 _mc(c.macs, c.counted_params, macs, params),
                 {"width_multiplier": alpha},
             )
