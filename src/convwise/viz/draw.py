@@ -166,7 +166,8 @@ class _Figure:
                 cv.line(x, y + i * cell, x + cols * cell, y + i * cell, stroke="#ffffff", width=0.6)
             for j in range(1, cols):
                 cv.line(x + j * cell, y, x + j * cell, y + rows * cell, stroke="#ffffff", width=0.6)
-            if any(pads) and cell >= 9.0:
+            zeros = self.cost.stages[0].spec.padding.mode == "zeros"
+            if any(pads) and cell >= 9.0 and zeros:  # other modes copy pixels: no zeros to show
                 for i in range(rows):
                     for j in range(cols):
                         if not (r0 <= i < t + hw[0] and c0 <= j < l + hw[1]):
@@ -460,7 +461,7 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
         )
         return in_w
 
-    x = panel(x, f"input {_shape_text(c, h, w)}", f"padding {pad_text}", draw_input)
+    x = panel(x, f"input {_shape_text(c, h, w)} (C×H×W)", f"padding {pad_text}", draw_input)
     cur_colors = in_colors
     spans: list[tuple[float, float]] = []
     for i, st in enumerate(stages):
