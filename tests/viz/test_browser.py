@@ -138,3 +138,15 @@ def test_training_section_and_screenshot(browser_page: dict[str, Any]) -> None:
     page.screenshot(path=str(full), full_page=True)
     width, height = png_size(full)
     assert width == VIEWPORT["width"] and height > VIEWPORT["height"]
+
+
+def test_layer_graph_opens_on_demand(browser_page: dict[str, Any]) -> None:
+    page = browser_page["page"]
+    assert page.locator("#graph-view svg").count() == 0
+    page.locator("#graph-details summary").click()
+    graph = page.locator("#graph-view svg")
+    assert graph.count() == 1 and graph.is_visible()
+    # one box per layer plus the input and output boxes
+    layers = browser_page["data"]["summary"]["layers"]
+    boxes = page.locator("#graph-view svg rect[rx]").count()
+    assert boxes == len(layers) + 2

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-figures", action="store_true", help="leave out the picture of each conv layer (smaller file)"
     )
+    parser.add_argument("--no-graph", action="store_true", help="leave out the layer graph")
     parser.add_argument(
         "-o", "--output", metavar="PATH", help="the HTML file to write (default: NAME-report.html)"
     )
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir=args.run,
         whatif=tuple(args.whatif or DEFAULT_WHATIF),
         figures=not args.no_figures,
+        graph=not args.no_graph,
     )
     if args.json:
         print_json({"file": str(path), **data})

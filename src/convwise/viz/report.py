@@ -310,6 +310,7 @@ def report_data(
     run_dir: str | Path | None = None,
     whatif: tuple[str, ...] | list[str] = DEFAULT_WHATIF,
     figures: bool = True,
+    graph: bool = True,
 ) -> dict[str, Any]:
     """Everything the HTML report shows, as JSON-friendly data.
 
@@ -320,6 +321,7 @@ def report_data(
         run_dir: a training run directory (metrics.csv, results.json) for curves and confusion matrix.
         whatif: rewrites to compare against ('separable', 'grouped:G', 'grouped-separable:G').
         figures: include the `convwise draw` figure of every distinct conv layer (shown on demand).
+        graph: include the layer graph (`convwise diagram`), shown on demand.
 
     Returns:
         A dict with `summary` (the profile report: layers and totals), `explanations` (per layer row),
@@ -372,6 +374,17 @@ def report_data(
                 shape_in = row["input_shape"]
                 drawings[key] = draw_layer(spec, (shape_in[1], shape_in[2], shape_in[3])).to_svg()
             info["figure"] = key
+    graph_svg: str | None = None
+    graph_note = ""
+    if graph:
+        from convwise.viz.diagram import draw_graph, model_graph
+
+        try:
+            g = model_graph(model, shape, name=name)
+            graph_svg = draw_graph(g).to_svg()
+            graph_note = f"{len(g.nodes)} nodes, traced with {g.method}"
+        except Exception as exc:  # a graph that cannot be drawn does not stop the report
+            graph_note = f"the layer graph could not be built: {type(exc).__name__}: {exc}"
     reverse = standard_equivalent(model, summary["layers"])
     if reverse is not None:
         whatifs.insert(0, reverse)
@@ -384,6 +397,7 @@ def report_data(
         "by_type": by_type,
         "whatif": whatifs,
         "figures": drawings,
+        "graph": {"svg": graph_svg, "note": graph_note},
         "run": read_run(run_dir) if run_dir is not None else None,
     }
 
@@ -418,6 +432,7 @@ def write_report(
     run_dir: str | Path | None = None,
     whatif: tuple[str, ...] | list[str] = DEFAULT_WHATIF,
     figures: bool = True,
+    graph: bool = True,
 ) -> dict[str, Any]:
     """Build the report of `model` and write it to `path` (.html); returns the data it shows.
 
@@ -427,6 +442,8 @@ def write_report(
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise config_error("The report file must end in .html.", output=str(path))
-    data = report_data(model, input_shape, name=name, run_dir=run_dir, whatif=whatif, figures=figures)
+    data = report_data(
+        model, input_shape, name=name, run_dir=run_dir, whatif=whatif, figures=figures, graph=graph
+    )
     path.write_text(render_html(data), encoding="utf-8")
     return data
