@@ -137,7 +137,7 @@ def worker(tool: str, resolution: int, batch: int) -> dict:
             input_constructor=make_input if batch != 1 else None,
         )
         macs = int(ops)
-        extra = {"per_sample": True}
+        extra = {}  # with an input_constructor, ptflops reports the whole batch
     else:
         raise SystemExit(f"unknown tool {tool}")
     call = time.perf_counter() - start
@@ -253,7 +253,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool at 224² (min time is kept)")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--json", metavar="PATH", help="also write all results as JSON")
+    parser.add_argument("--replay", metavar="PATH", help="print the tables of a run saved with --json")
     args = parser.parse_args()
+    if args.replay:
+        replay(args.replay)
+        return
     if args.worker:
         tool, res, batch = args.worker
         print(json.dumps(worker(tool, int(res), int(batch))))
@@ -292,31 +296,45 @@ def main() -> None:
             reps = args.repeat if resolution <= 512 else 1
             rows.append(best([run_one(python, tool, resolution, batch, args.timeout) for _ in range(reps)]))
         results.append({"resolution": resolution, "batch": batch, "parts": parts, "rows": rows})
-        cw = next((r for r in rows if r.get("tool") == "convwise" and "error" not in r), None)
-        print(f"\nMobileNet v1, {resolution}×{resolution}, batch {batch}")
-        head = (
-            f"{'tool':<16}{'call s':>9}{'×cw':>9}{'process s':>11}{'peak RSS MB':>13}{'×torch':>8}"
-            f"{'MACs reported':>20}  vs convwise / convention"
-        )
-        print(head)
-        print("-" * len(head) + "-" * 40)
-        for r in rows:
-            if "error" in r:
-                print(f"{r['tool']:<16}{r['error']}")
-                continue
-            base = baseline if r["tool"] in ("convwise", "FlopCounterMode") else (peer_base or baseline)
-            ratio = r["call_s"] / cw["call_s"] if cw else float("nan")
-            macs = r["macs"]
-            note = explain(r["tool"], macs * (batch if r.get("per_sample") else 1), parts)
-            if r.get("per_sample") and batch != 1:
-                note += " (reported per sample)"
-            print(
-                f"{r['tool']:<16}{r['call_s']:>9.3f}{ratio:>9.1f}{r['process_s']:>11.2f}"
-                f"{r['peak_rss_mb']:>13.0f}{r['peak_rss_mb'] / base['peak_rss_mb']:>8.2f}"
-                f"{macs:>20,}  {note}; {CONVENTIONS[r['tool']]}"
-            )
+        print_table(resolution, batch, parts, rows, baseline, peer_base)
     if args.json:
-        Path(args.json).write_text(json.dumps({"baseline": baseline, "results": results}, indent=2))
+        payload = {"baseline": baseline, "peer_baseline": peer_base, "results": results}
+        Path(args.json).write_text(json.dumps(payload, indent=2))
+
+
+def print_table(
+    resolution: int, batch: int, parts: dict, rows: list[dict], baseline: dict, peer_base: dict | None
+) -> None:
+    """One configuration: time, RSS and MACs of every tool, with ratios to convwise."""
+    cw = next((r for r in rows if r.get("tool") == "convwise" and "error" not in r), None)
+    print(f"\nMobileNet v1, {resolution}×{resolution}, batch {batch}")
+    head = (
+        f"{'tool':<16}{'call s':>9}{'×cw':>9}{'process s':>11}{'peak RSS MB':>13}{'×torch':>8}"
+        f"{'MACs reported':>20}  vs convwise / convention"
+    )
+    print(head)
+    print("-" * len(head) + "-" * 40)
+    for r in rows:
+        if "error" in r:
+            print(f"{r['tool']:<16}{r['error']}")
+            continue
+        base = baseline if r["tool"] in ("convwise", "FlopCounterMode") else (peer_base or baseline)
+        ratio = r["call_s"] / cw["call_s"] if cw else float("nan")
+        note = explain(r["tool"], r["macs"], parts)
+        print(
+            f"{r['tool']:<16}{r['call_s']:>9.3f}{ratio:>9.1f}{r['process_s']:>11.2f}"
+            f"{r['peak_rss_mb']:>13.0f}{r['peak_rss_mb'] / base['peak_rss_mb']:>8.2f}"
+            f"{r['macs']:>20,}  {note}; {CONVENTIONS[r['tool']]}"
+        )
+
+
+def replay(path: str) -> None:
+    """Print the tables of a run saved with --json."""
+    data = json.loads(Path(path).read_text())
+    baseline, peer_base = data["baseline"], data.get("peer_baseline")
+    print(f"bare `import torch`: peak RSS {baseline['peak_rss_mb']:.0f} MB")
+    for res in data["results"]:
+        print_table(res["resolution"], res["batch"], res["parts"], res["rows"], baseline, peer_base)
 
 
 if __name__ == "__main__":
