@@ -44,3 +44,16 @@ def small_separable_net(num_classes: int = 10) -> nn.Module:
         nn.Flatten(),
         nn.Linear(16, num_classes),
     )
+
+
+def tiny_fashion_net() -> nn.Module:
+    """A cheap conv/BN/depthwise-separable net for 1x28x28 inputs, quick to train in a test."""
+    return nn.Sequential(
+        ConvBNAct(1, 16, 3, 2),
+        ConvBNAct(16, 16, 3, 1, groups=16),
+        ConvBNAct(16, 32, 1),
+        ConvBNAct(32, 32, 3, 2, groups=32),
+        ConvBNAct(32, 32, 1),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 10),
+    )

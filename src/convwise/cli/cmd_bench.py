@@ -1,4 +1,4 @@
-"""`convwise bench`: latency of a model on every backend side by side, with a roofline prediction per layer."""
+"""`convwise bench`: latency of a model on every backend side by side, with a per-layer roofline."""
 
 from __future__ import annotations
 
