@@ -144,6 +144,7 @@ def test_layer_graph_opens_on_demand(browser_page: dict[str, Any]) -> None:
     page = browser_page["page"]
     assert page.locator("#graph-view svg").count() == 0
     page.locator("#graph-details summary").click()
+    page.wait_for_selector("#graph-view svg", timeout=5_000)  # the toggle event is dispatched async
     graph = page.locator("#graph-view svg")
     assert graph.count() == 1 and graph.is_visible()
     # one box per layer plus the input and output boxes
