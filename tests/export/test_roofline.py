@@ -73,3 +73,21 @@ def test_probe_and_layer_timing_return_positive_figures() -> None:
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
     times = measure_layers(model, torch.zeros(1, 1, 8, 8), repeats=2)
     assert len(times) == 2 and all(t > 0 for t in times)
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "shape"),
+    [
+        ("mobilenet_v1", {"width_multiplier": 0.25, "resolution": 96}, (3, 96, 96)),
+        ("fashion_separable_cnn", {}, (1, 28, 28)),
+        ("kws_cnn", {}, (1, 34, 13)),
+    ],
+)
+def test_conv_and_linear_flops_equal_the_profiler(name: str, config: dict, shape: tuple[int, ...]) -> None:
+    """Independent oracle: `convwise.profile` counts the same ops through torch's dispatcher."""
+    from convwise.models import build
+    from convwise.profile import profile
+
+    model = build(name, **config).eval()
+    mine = sum(c.flops for c in layer_costs(model, torch.randn(2, *shape)) if c.type in ("Conv2d", "Linear"))
+    assert mine == profile(model, shape, batch=2).totals["flops"]
