@@ -73,7 +73,6 @@ class _Figure:
         self.cost = cost
         self.spec: LayerSpec = cost.spec
         self.opts = opts
-        self.items: list[tuple[float, Any]] = []  # deferred draws: (width, callable(canvas, x))
         self.notes: list[str] = []
         self.depth = 9.0  # slice offset in a stack
         _, _, h, w = cost.input_shape
@@ -543,7 +542,6 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
     for cx, title, sub in labels:
         cv.text(cx, label_y, title, size=11.5, anchor="middle", weight="bold", color=INK)
         cv.text(cx, label_y + 16, sub, size=9.5, anchor="middle", color=MUTED)
-    label_extent = width_body
 
     # ---- header
     cv.text(margin, 24, spec.describe(), size=15, weight="bold", color=INK)
@@ -580,7 +578,6 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
         max(
             width_body,
             margin * 2 + widest,
-            label_extent + margin,
             margin * 2 + text_width(spec.describe(), 15),
         )
     )
