@@ -178,3 +178,33 @@ def test_cli_draw_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
         == 2
     )
     assert "must end in .svg or .png" in capsys.readouterr().err
+
+
+def test_svg_figures_need_only_the_standard_library(tmp_path: Path) -> None:
+    """`convwise draw … -o x.svg` runs with torch, numpy and matplotlib blocked; PNG names the extra."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import importlib.abc, sys
+
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("torch", "numpy", "matplotlib"):
+                    raise ImportError(f"blocked import of {{name}}")
+                return None
+
+        sys.meta_path.insert(0, Block())
+        from convwise.cli.main import main
+        args = ["draw", "separable", "--input", "4x5x5", "--out", "10", "--kernel", "3"]
+        assert main([*args, "-o", {str(tmp_path / "a.svg")!r}]) == 0
+        sys.exit(main([*args, "-o", {str(tmp_path / "a.png")!r}]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert (tmp_path / "a.svg").is_file()
+    assert "PNG output needs the optional package `matplotlib`" in proc.stderr
+    assert 'pip install "convwise[viz]"' in proc.stderr
