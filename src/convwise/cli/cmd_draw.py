@@ -51,10 +51,12 @@ def run(args: argparse.Namespace) -> int:
     outputs = args.output or [f"{spec.kind}.svg"]
     written = [str(canvas.save(path, scale=args.scale)) for path in outputs]
     if args.json:
-        print_json(
-            {"files": written, "width": canvas.width, "height": canvas.height, "layer": cost.to_dict()}
-        )
-    else:
-        for path in written:
-            print(f"wrote {path}")
+        payload = {"files": written, "width": canvas.width, "height": canvas.height}
+        print_json({**payload, "layer": cost.to_dict(explain=args.explain)})
+        return 0
+    for path in written:
+        print(f"wrote {path}")
+    if args.explain:
+        print()
+        print("\n".join(e.text() for e in cost.explanations))
     return 0
