@@ -390,19 +390,20 @@ def draw_graph(graph: ModelGraph, *, box_width: float = 290.0) -> Canvas:
         x2, y2 = pos[n.id]
         for s in n.inputs:
             x1, y1 = pos[s]
-            if rank[n.id] - rank[s] == 1 or abs(x1 - x2) > 1:
-                cv.line(
-                    x1 + box_width / 2,
-                    y1 + box_h,
-                    x2 + box_width / 2,
-                    y2,
-                    stroke="#555555",
-                    width=1.2,
-                    arrow=True,
-                )
-            else:  # a skip connection: route it along the right side
+            diff = rank[n.id] - rank[s]
+            xc1, xc2 = x1 + box_width / 2, x2 + box_width / 2
+            between = [pos[m.id] for r in range(rank[s] + 1, rank[n.id]) for m in by_rank.get(r, [])]
+            if diff == 1:
+                cv.line(xc1, y1 + box_h, xc2, y2, stroke="#555555", width=1.2, arrow=True)
+            elif not any(bx - 4 <= xc1 <= bx + box_width + 4 for bx, _ in between):
+                # a free vertical lane below the source: go down, then into the target
+                bend = y2 - v_gap / 2
+                cv.line(xc1, y1 + box_h, xc1, bend, stroke="#555555", width=1.2)
+                cv.line(xc1, bend, xc2, y2, stroke="#555555", width=1.2, arrow=True)
+            else:  # a skip connection: route it along the right side of the boxes in between
                 skip_lane = (skip_lane % 3) + 1
-                lane = x1 + box_width + 12 * skip_lane
+                right = max([x1, x2, *(bx for bx, _ in between)]) + box_width
+                lane = right + 12 * skip_lane
                 ym1, ym2 = y1 + box_h / 2, y2 + box_h / 2
                 cv.line(x1 + box_width, ym1, lane, ym1, stroke="#8a5a9e", width=1.2)
                 cv.line(lane, ym1, lane, ym2, stroke="#8a5a9e", width=1.2)
