@@ -119,3 +119,12 @@ def test_op_key_forms() -> None:
         op_key("convolution")
     with pytest.raises(ConfigError, match=r"`formula` must be callable"):
         FormulaTable().register("aten.x", 3)  # type: ignore[arg-type]
+
+
+def test_interpolation_is_counted_as_other_ops() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2, mode="bilinear"))
+    r = profile(model, (3, 9, 9), batch=2)
+    up = r.rows()[1]
+    assert up["status"] == "complete"
+    assert up["output_shape"] == [2, 4, 14, 14]
+    assert up["other_ops"] == 7 * 2 * 4 * 14 * 14 and up["macs"] == 0

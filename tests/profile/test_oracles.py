@@ -202,3 +202,20 @@ def test_fused_attention_kernel_on_real_tensors_matches_meta() -> None:
     meta = profile(model, (3, 16, 16), batch=2).totals
     real = profile(model, (3, 16, 16), batch=2, device="real").totals
     assert (real["macs"], real["flops"]) == (meta["macs"], meta["flops"])
+
+
+def test_lstm_brute_force() -> None:
+    # FlopCounterMode sees no MACs in nn.LSTM on CPU; each step and sample costs 4·(in + hidden)·hidden
+    lstm = nn.LSTM(8, 16, batch_first=True)
+    r = profile(lstm, (5, 8), batch=2)
+    assert r.status == "complete"
+    assert r.totals["macs"] == 2 * 5 * 4 * (8 + 16) * 16
+
+
+def test_transformer_layer_in_eval_counts_like_training() -> None:
+    # in eval mode PyTorch runs a fused CPU kernel that FlopCounterMode does not see; the meta run
+    # takes the regular path, so eval must count the same MACs as training mode (dropout 0)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+    reference = flop_counter(layer.train(), torch.randn(2, 10, 32))
+    assert reference > 0
+    assert 2 * profile(layer.eval(), (10, 32), batch=2).totals["macs"] == reference

@@ -11,7 +11,8 @@ Conventions (SPEC §2), for the whole batch the op ran on:
   element-wise arithmetic (a transcendental counts as one); 2 per element for a normalisation (the
   affine-folded form x·a + b; computing batch statistics is not counted); ``(k − 1)`` comparisons per
   output element for max pooling; ``k`` per output element for average pooling (k − 1 additions + one
-  division); one per input element for a mean / adaptive average pool.
+  division); one per input element for a mean / adaptive average pool; interpolation: the products and
+  additions of its weights per output element (linear 3, bilinear 7, bicubic 31, trilinear 15).
 - **Data movement** (views, copies, concatenation, padding, allocation) costs 0 by definition.
 - Any other op has no formula: the engine lists it by name and marks the layer ``partial``.
 
@@ -337,6 +338,15 @@ def _default_formulas() -> dict[str, Formula]:
         table[f"aten.adaptive_avg_pool{dims}d"] = per_input_element
         table[f"aten._adaptive_avg_pool{dims}d"] = per_input_element
         table[f"aten.adaptive_max_pool{dims}d"] = reduction_formula
+    for name, per_element in (
+        ("upsample_linear1d", 3),
+        ("upsample_bilinear2d", 7),
+        ("_upsample_bilinear2d_aa", 7),
+        ("upsample_bicubic2d", 31),
+        ("_upsample_bicubic2d_aa", 31),
+        ("upsample_trilinear3d", 15),
+    ):
+        table[f"aten.{name}"] = per_output_element(per_element)
     table["aten.mean"] = per_input_element
     for name in ("sum", "amax", "amin", "max", "min", "argmax", "argmin", "prod", "logsumexp", "var", "std"):
         table[f"aten.{name}"] = reduction_formula
