@@ -83,8 +83,9 @@ def optimize(
             (without it, they are found and folded on the first call).
         fold_bn: fold BatchNorm into the preceding conv.
         channels_last: use the channels-last (NHWC) memory format for weights and inputs.
-        compile: wrap the inner module with `torch.compile` (compilation happens on the first call).
-        compile_mode: `torch.compile` mode (e.g. "max-autotune-no-cudagraphs").
+        compile: wrap the inner module with `torch.compile` (compilation happens on the first call),
+            with Inductor's `freezing` option (weights folded in as constants and prepacked).
+        compile_mode: a `torch.compile` mode instead (e.g. "max-autotune-no-cudagraphs"), without freezing.
 
     Returns:
         An `OptimizedModel` whose outputs match `model.eval()` within `RTOL`/`ATOL`.
@@ -110,5 +111,8 @@ def optimize(
     if channels_last:
         inner = inner.to(memory_format=torch.channels_last)
     if compile:
-        inner = torch.compile(inner, mode=compile_mode)  # type: ignore[assignment]
+        if compile_mode is None:  # freezing: weights become constants, prepacked for oneDNN (inference)
+            inner = torch.compile(inner, options={"freezing": True})  # type: ignore[assignment]
+        else:
+            inner = torch.compile(inner, mode=compile_mode)  # type: ignore[assignment]
     return OptimizedModel(inner, folded, channels_last, compile, pending).eval()

@@ -1,0 +1,84 @@
+"""Inference latency goals: MobileNet v1 1.0-224, the seed Fashion CNN and the KWS CNN on every backend.
+
+Measures, side by side in one run (backends interleaved, order rotating every round), eager NCHW, the
+optimised eager path (`convwise.deploy.optimize`), `torch.compile` of it, and onnxruntime fp32 / int8, at
+batch 1 and 32, then prints the backend tables, the roofline prediction per layer and the goals:
+
+- best convwise path (eager / optimized / compiled) <= 1.0x onnxruntime's default-session latency,
+- best convwise path within 1.25x of the roofline prediction,
+- optimised eager >= 1.5x faster than plain eager NCHW.
+
+Usage:
+    python bench/inference_latency.py                      # all three models, batch 1 and 32
+    python bench/inference_latency.py --models mobilenet_v1 --threads 1,2 --json out.json
+
+The machine is shared: read ratios between backends of the same run, not absolute times. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from convwise.export.bench import DEFAULT_BACKENDS, run_benchmark
+from convwise.export.bench_report import print_report
+from convwise.models import resolve_target
+
+MODELS = ("mobilenet_v1", "fashion_separable_cnn", "kws_cnn")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
+    parser.add_argument("--batch", default="1,32", help="batch sizes (default 1,32)")
+    parser.add_argument("--threads", default=None, help="thread counts (default: torch's current count)")
+    parser.add_argument("--backends", default=",".join(DEFAULT_BACKENDS))
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to compile)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--max-seconds", type=float, default=90.0, help="timing cap per batch size")
+    parser.add_argument("--top", type=int, default=None, help="only the N slowest layers per table")
+    parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
+    args = parser.parse_args(argv)
+
+    batches = [int(b) for b in args.batch.split(",")]
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else None
+    backends = [b for b in args.backends.split(",") if not (args.no_compile and b == "compiled")]
+    print(
+        f"# inference latency  {time.strftime('%Y-%m-%d %H:%M:%S')}  torch {torch.__version__}  "
+        f"{platform.processor() or platform.machine()}  {torch.get_num_threads()} torch threads by default"
+    )
+    results = []
+    for name in args.models.split(","):
+        loaded = resolve_target(name)
+        assert loaded.input_shape is not None
+        start = time.perf_counter()
+        result = run_benchmark(
+            loaded.model,
+            loaded.input_shape,
+            name=name,
+            batch_sizes=batches,
+            thread_counts=threads,
+            backends=backends,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            progress=sys.stderr.isatty(),
+            max_seconds=args.max_seconds,
+        )
+        print(f"\n## {name}  ({time.perf_counter() - start:.0f} s)")
+        print_report(result, layers=True, top=args.top)
+        results.append(result.as_dict())
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
