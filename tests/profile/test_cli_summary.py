@@ -45,8 +45,22 @@ class Functional(nn.Module):
         return F.linear(x.mean((2, 3)), self.fc)
 
 
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.image = nn.Conv2d(3, 4, 3)
+        self.meta = nn.Linear(5, 4)
+
+    def forward(self, x, m):
+        return self.image(x).mean((2, 3)) + self.meta(m)
+
+
 def build(num_classes: int = 10):
     return TinyNet(num_classes)
+
+
+def two_inputs():
+    return TwoInputs()
 
 
 def functional():
@@ -161,3 +175,12 @@ def test_errors_are_one_line(capsys, user_file: Path, suffix: str, argv: list[st
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert __import__("re").search(pattern, err.strip()), err
+
+
+def test_several_inputs_and_channels_last(capsys, user_file: Path) -> None:
+    payload = run_json(
+        capsys, f"{user_file}:two_inputs", "--input", "8x6x3", "--input", "5", "--channels-last"
+    )
+    assert payload["input_shapes"] == [[1, 3, 8, 6], [1, 5]]
+    # conv: 4·6·4·27 mults; linear: 5·4
+    assert payload["totals"]["macs"] == 4 * 6 * 4 * 27 + 5 * 4
