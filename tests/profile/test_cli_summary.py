@@ -104,7 +104,7 @@ def test_user_file_table_and_formats(capsys, user_file: Path) -> None:
     target = f"{user_file}:build"
     assert main(["summary", target]) == 0
     out = capsys.readouterr().out
-    assert 'Model: "build"' in out and "dw (Conv2d)" in out and "Total params: 1,482" in out
+    assert 'Model: "TinyNet"' in out and "dw (Conv2d)" in out and "Total params: 1,482" in out
     payload = run_json(capsys, target, "--batch", "2", "--keras", "--depth", "1")
     assert payload["batch"] == 2 and payload["keras_view"] is True
     # 3·16·9 + 2·16 + 16·9 + (16·32 + 32) + (32·10 + 10) = 1,482, + BN moving mean/variance 2·16

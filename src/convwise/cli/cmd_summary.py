@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             batch=batch,
             keras=args.keras,
             device=args.device,
-            name=loaded.name,
+            name=loaded.name if loaded.zoo else None,  # a user factory: its class name
         )
     except ConfigError as exc:
         raise ConfigError(f"`{args.target}`: {exc}") from None
