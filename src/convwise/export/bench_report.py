@@ -89,7 +89,7 @@ def machine_table(result: BenchResult) -> Any:
     """The probe's figures: peak GFLOP/s, bandwidths and ridge points."""
     from rich.table import Table
 
-    table = Table(title="machine probe (best of 7)", title_justify="left")
+    table = Table(title="machine probe (best of 10 runs, at the start and at the end)", title_justify="left")
     for col in (
         "threads",
         "peak GFLOP/s (fp32 matmul)",

@@ -90,7 +90,7 @@ def _best_seconds(fn: Callable[[], Any], repeats: int) -> float:
     return best
 
 
-def probe_machine(n_threads: int | None = None, *, repeats: int = 7) -> MachinePeak:
+def probe_machine(n_threads: int | None = None, *, repeats: int = 10) -> MachinePeak:
     """Measure peak float32 GFLOP/s (square matmul) and copy bandwidth (main memory and cache).
 
     Best-of-`repeats` figures, so that other processes on a shared machine lower them as little as possible.
