@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the checkpoint, normalise the split with the stored statistics, print the scores."""
+    from convwise.cli.cmd_train import passive_openmp
+
+    passive_openmp()
     from rich.console import Console
 
     from convwise.data import Normalization, load_raw

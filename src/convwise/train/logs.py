@@ -71,7 +71,9 @@ def plot_curves(history: list[dict[str, Any]], path: Path, *, title: str = "") -
         return None
     epochs = [r["epoch"] for r in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    best = min(history, key=lambda r: r["val_loss"])["epoch"]
     for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
+        ax.axvline(best, color="grey", linestyle=":", label=f"best val loss (epoch {best})")
         ax.plot(epochs, [r[f"train_{metric}"] for r in history], "o-", label=f"train {label}")
         ax.plot(epochs, [r[f"val_{metric}"] for r in history], "s-", label=f"validation {label}")
         ax.set_xlabel("epoch")
@@ -79,8 +81,6 @@ def plot_curves(history: list[dict[str, Any]], path: Path, *, title: str = "") -
         ax.grid(True, alpha=0.3)
         ax.legend()
         ax.set_xticks(epochs)
-    best = min(history, key=lambda r: r["val_loss"])
-    axes[0].axvline(best["epoch"], color="grey", linestyle=":", label="best")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
