@@ -184,3 +184,10 @@ def test_several_inputs_and_channels_last(capsys, user_file: Path) -> None:
     assert payload["input_shapes"] == [[1, 3, 8, 6], [1, 5]]
     # conv: 4·6·4·27 mults; linear: 5·4
     assert payload["totals"]["macs"] == 4 * 6 * 4 * 27 + 5 * 4
+
+
+def test_explain_one_layer(capsys, user_file: Path) -> None:
+    assert main(["summary", f"{user_file}:build", "--explain", "dw"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("dw (Conv2d): 1 call(s), first input (1, 16, 32, 32)")
+    assert "multiplications = Cout·Ho·Wo·(Cin/g)·kh·kw = 16·32·32·(16/16)·3·3 = 147,456" in out

@@ -219,3 +219,23 @@ def test_transformer_layer_in_eval_counts_like_training() -> None:
     reference = flop_counter(layer.train(), torch.randn(2, 10, 32))
     assert reference > 0
     assert 2 * profile(layer.eval(), (10, 32), batch=2).totals["macs"] == reference
+
+
+def test_tf_same_padding_of_convwise_layers_brute_force() -> None:
+    # TensorFlow 'same' at stride 2 pads (0, 1) per axis; convwise pads before the conv, and the report
+    # must still know which taps read padding
+    from convwise.layers import SeparableConv2d
+
+    layer = SeparableConv2d(3, 5, 3, stride=2, padding="same", bias_policy="keras")
+    r = profile(layer, (3, 8, 7), batch=2)
+    ho, wo = 4, 4
+    pad_top, pad_left = 0, 0  # total 1 along each axis, the odd pixel after
+    inside = 0
+    for _n, _c, i, j, a, b in itertools.product(range(2), range(3), range(ho), range(wo), range(3), range(3)):
+        row, col = i * 2 - pad_top + a, j * 2 - pad_left + b
+        inside += 0 <= row < 8 and 0 <= col < 7
+    depthwise_mults = 2 * 3 * ho * wo * 9
+    pointwise_mults = 2 * 5 * ho * wo * 3
+    assert r.totals["mults"] == depthwise_mults + pointwise_mults
+    assert r.totals["mults_excluding_padding"] == inside + pointwise_mults
+    assert r.totals["bias_adds"] == 2 * 5 * ho * wo

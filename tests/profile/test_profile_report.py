@@ -186,3 +186,14 @@ def test_rejected_input_names_module_and_shapes() -> None:
     msg = str(info.value)
     assert "`stem` (Conv2d)" in msg
     assert "input_shapes=[[1, 4, 16, 16]]" in msg and "\n" not in msg
+
+
+def test_explain_substitutes_core_formulas_and_lists_ops(mobilenet_report) -> None:
+    text = mobilenet_report.explain("conv_dw_2")
+    # α = 0.5 at 96²: 32 channels, 48×48 → 24×24, stride 2, TF 'same' padding (0 before, 1 after)
+    assert "multiplications = Cout·Ho·Wo·(Cin/g)·kh·kw = 32·24·24·(32/32)·3·3 = 165,888" in text
+    assert "module SpecConv2d: ×1, mults 165,888" in text
+    top = profile(SharedNet(), (6,)).explain("(top level)")
+    assert "aten.mm: ×" in top and "status complete" in top
+    with pytest.raises(ConfigError, match=r"`name` must be a module of the model"):
+        mobilenet_report.explain("nope")

@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="meta (default; real tensors only if the model cannot run on meta) or real",
     )
     parser.add_argument(
+        "--explain",
+        metavar="LAYER",
+        help="print how the numbers of one layer were obtained (formulas, ops) instead of the table",
+    )
+    parser.add_argument(
         "--train", action="store_true", help="profile in training mode (default: eval mode, inference costs)"
     )
     parser.add_argument("-o", "--output", metavar="PATH", help="write the output to PATH instead of stdout")
@@ -161,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         raise ConfigError(f"`{args.target}`: {exc}") from None
+    if args.explain is not None:
+        print(report.explain(args.explain))
+        return 0
     if fmt == "json":
         import json
 

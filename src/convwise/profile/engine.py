@@ -44,27 +44,27 @@ class _Failure(Exception):
         self.shapes = shapes
 
 
-def _kind(module: nn.Module) -> tuple[str | None, str | None]:
-    """(variant kind or a layer family, description) of a module."""
+def _kind(module: nn.Module) -> tuple[str | None, str | None, Any]:
+    """(variant kind or a layer family, description, conv `LayerSpec` or None) of a module."""
     from convwise.layers import ConvVariant, SpecConv2d, classify_conv
 
     if isinstance(module, (nn.Conv2d, ConvVariant, SpecConv2d)) and not isinstance(module, nn.LazyConv2d):
         try:
             spec = classify_conv(module)
         except ConvwiseError:
-            return "conv2d", None
-        return spec.kind, spec.describe()
+            return "conv2d", None, None
+        return spec.kind, spec.describe(), spec
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        return "transposed_conv", None
+        return "transposed_conv", None, None
     if isinstance(module, nn.Conv1d):
-        return "conv1d", None
+        return "conv1d", None, None
     if isinstance(module, nn.Conv3d):
-        return "conv3d", None
+        return "conv3d", None, None
     if isinstance(module, nn.Linear):
-        return "linear", None
+        return "linear", None, None
     if isinstance(module, nn.modules.batchnorm._NormBase):
-        return "batch_norm", None
-    return None, None
+        return "batch_norm", None, None
+    return None, None, None
 
 
 def _shapes(value: Any) -> list[list[int]]:
@@ -135,6 +135,9 @@ def _build_nodes(
     return nodes, ids, param_bytes, params, buffers
 
 
+_MISSING = object()
+
+
 class _State:
     """Mutable state of one profiling run shared by the hooks and the dispatch mode."""
 
@@ -147,8 +150,16 @@ class _State:
         self.suppress = 0
         self.cache: dict[Any, tuple[str, Formula | None]] = {}
         self.last_inputs: dict[str, list[list[int]]] = {}
+        self.module_cache: dict[type, Any] = {}
 
-    def add(self, node: Node, cost: OpCost) -> None:
+    def add(self, node: Node, cost: OpCost, key: str) -> None:
+        entry = node.ops.get(key)
+        if entry is None:
+            entry = node.ops[key] = [0, 0, 0, 0]
+        entry[0] += 1
+        entry[1] += cost.mults
+        entry[2] += cost.acc_adds + cost.bias_adds
+        entry[3] += cost.other_ops
         node.mults += cost.mults
         node.acc_adds += cost.acc_adds
         node.bias_adds += cost.bias_adds
@@ -159,7 +170,10 @@ class _State:
 
     def pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         name = self.ids.get(id(module))
-        formula = self.table.module_formula(module) if self.table.modules else None
+        cls = type(module)
+        formula = self.module_cache.get(cls, _MISSING)
+        if formula is _MISSING:
+            formula = self.module_cache[cls] = self.table.module_formula(module)
         if name is None:
             self.frames.append((self.stack[-1], False, formula))
             self.stack.append(self.stack[-1])
@@ -201,7 +215,7 @@ class _State:
             label = f"{key} (formula returned {type(cost).__name__}, not OpCost)"
             node.uncounted[label] = node.uncounted.get(label, 0) + 1
             return
-        self.add(node, cost)
+        self.add(node, cost, key)
 
     def op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         entry = self.cache.get(func)
@@ -309,6 +323,7 @@ def _reset(nodes: dict[str, Node]) -> None:
         node.input_shape = node.output_shape = None
         node.mults = node.acc_adds = node.bias_adds = node.mults_excluding_padding = node.other_ops = 0
         node.uncounted = {}
+        node.ops = {}
 
 
 def _one_line(exc: BaseException) -> str:

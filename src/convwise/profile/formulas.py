@@ -152,6 +152,25 @@ def conv_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpC
     return OpCost(positions * taps, positions * (taps - 1), positions if has_bias else 0)
 
 
+def spec_conv_formula(module: Any, args: tuple[Any, ...], out: Any) -> OpCost:
+    """A convwise `SpecConv2d` call: `convwise.core.stage_cost` of its spec on the input it received.
+
+    Costing the module (not its inner `F.pad` + `conv2d`) keeps TensorFlow `same` padding visible, so
+    `mults_excluding_padding` does not count the padded zeros as real pixels.
+    """
+    x = args[0]
+    shape = _shape(x)
+    if len(shape) == 3:
+        shape = (1, *shape)
+    counts = stage_cost(module.spec, (shape[2], shape[3])).counts.scaled(shape[0])
+    return OpCost(
+        counts.mults,
+        counts.acc_adds,
+        counts.bias_adds,
+        mults_excluding_padding=counts.mults_excluding_padding,
+    )
+
+
 def _mm(n: int, k: int, m: int, batch: int = 1, bias: bool = False) -> OpCost:
     return OpCost(batch * n * k * m, batch * n * m * (k - 1), batch * n * m if bias else 0)
 
@@ -433,8 +452,14 @@ class FormulaTable:
         return table
 
 
+def _default_module_formulas() -> dict[type, ModuleFormula]:
+    from convwise.layers import SpecConv2d
+
+    return {SpecConv2d: spec_conv_formula}
+
+
 #: The table `profile` uses unless given another one.
-DEFAULT_FORMULAS = FormulaTable(_default_formulas())
+DEFAULT_FORMULAS = FormulaTable(_default_formulas(), _default_module_formulas())
 
 
 def register_formula(op: Any, formula: Formula | None = None) -> Any:

@@ -64,15 +64,19 @@ class Node:
     mults_excluding_padding: int = 0
     other_ops: int = 0
     uncounted: dict[str, int] = field(default_factory=dict)
-    #: Computes (kind, description) on first use (classifying convolutions is only needed for display).
-    resolve: Callable[[], tuple[str | None, str | None]] | None = field(
+    #: op name → [calls, mults, adds, other ops] of the ops attributed to this module.
+    ops: dict[str, list[int]] = field(default_factory=dict)
+    #: The conv `LayerSpec` of a convolution module (filled by `ensure_info`).
+    spec: Any = field(default=None, repr=False, compare=False)
+    #: Computes (kind, description, spec) on first use (classifying convs is only needed for display).
+    resolve: Callable[[], tuple[str | None, str | None, Any]] | None = field(
         default=None, repr=False, compare=False
     )
 
     def ensure_info(self) -> Node:
-        """Fill `kind` and `description` from `resolve` once; returns self."""
+        """Fill `kind`, `description` and `spec` from `resolve` once; returns self."""
         if self.resolve is not None:
-            self.kind, self.description = self.resolve()
+            self.kind, self.description, self.spec = self.resolve()
             self.resolve = None
         return self
 
@@ -94,6 +98,10 @@ class Node:
             setattr(self, key, getattr(self, key) + getattr(other, key))
         for op, n in other.uncounted.items():
             self.uncounted[op] = self.uncounted.get(op, 0) + n
+        for op, values in other.ops.items():
+            mine = self.ops.setdefault(op, [0, 0, 0, 0])
+            for i, v in enumerate(values):
+                mine[i] += v
 
     def has_own_counts(self) -> bool:
         """True when the module itself owns parameters/buffers or ran ops (beside its children)."""
@@ -209,6 +217,7 @@ class Report:
         src = self.nodes[name].ensure_info()
         total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
         total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
+        total.spec = src.spec
         stack = [name]
         while stack:
             n = stack.pop()
@@ -282,6 +291,59 @@ class Report:
             row.update(_counts(node, keras=self.keras, ran=self.ran))
             rows.append(row)
         return rows
+
+    def explain(self, name: str) -> str:
+        """How the numbers of module `name` (its whole subtree) were obtained, one line each.
+
+        For a convolution, the core formulas with the numbers substituted (first call's input); then
+        every op attributed to the module with its calls and counts.
+
+        Raises:
+            ConfigError: for a name that is not a module of the model.
+        """
+        key = "" if name in ("", "(top level)") else name
+        if key not in self.nodes:
+            raise config_error("`name` must be a module of the model (see the Layer column).", name=name)
+        node = self.subtree(key)
+        shape = node.input_shape
+        lines = [
+            f"{name or '(top level)'} ({node.type}): {node.calls} call(s), first input {_shape_text(shape)}"
+        ]
+        if node.description:
+            lines.append(f"  variant: {node.description}")
+        if node.spec is not None and shape is not None and len(shape) == 4:
+            from convwise.core import layer_cost
+
+            try:
+                cost = layer_cost(node.spec, (shape[1], shape[2], shape[3]), batch=shape[0])
+                lines.extend("  " + line for line in cost.explain().splitlines())
+            except ValueError as exc:
+                lines.append(f"  (core formulas not applicable to this input: {exc})")
+        counts = _counts(node, keras=self.keras, ran=self.ran)
+        lines.append(
+            f"  params {fmt(counts['params'])} (trainable {fmt(counts['trainable_params'])}, "
+            f"non-trainable {fmt(counts['non_trainable_params'])}), buffers {fmt(counts['buffers'])}"
+        )
+        if not self.ran:
+            lines.append("  ops: unavailable (no input given)")
+            return "\n".join(lines)
+        lines.append("  ops dispatched (all calls, whole batch):")
+        for op, (calls, mults, adds, other) in sorted(node.ops.items()):
+            parts = [f"×{calls}"]
+            if mults or adds:
+                parts.append(f"mults {fmt(mults)}, adds {fmt(adds)}")
+            if other:
+                parts.append(f"other ops {fmt(other)}")
+            if not (mults or adds or other):
+                parts.append("no arithmetic")
+            lines.append(f"    {op}: " + ", ".join(parts))
+        for op, calls in sorted(node.uncounted.items()):
+            lines.append(f"    {op}: ×{calls}, NO FORMULA (not counted)")
+        lines.append(
+            f"  total: MACs {fmt(counts['macs'])}, FLOPs {fmt(counts['flops'])}, "
+            f"other ops {fmt(counts['other_ops'])}, status {counts['status']}"
+        )
+        return "\n".join(lines)
 
     # --- rendering ------------------------------------------------------------------------------------
 
