@@ -25,8 +25,8 @@ def _empty(shape: list[int] | tuple[int, ...], dtype: torch.dtype) -> torch.Tens
 def _list(v: Any, n: int) -> list[int]:
     if isinstance(v, int):
         return [v] * n
-    v = [int(x) for x in v]
-    return v * n if len(v) == 1 else v
+    values = [int(x) for x in v]
+    return values * n if len(values) == 1 else values
 
 
 def broadcast(a: Any, b: Any) -> list[int] | None:
@@ -114,10 +114,10 @@ def _binary(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if shape is None:
             return None
     elif isinstance(b, (int, float, bool)):
-        shape = a.shape
+        shape = [int(v) for v in a.shape]
     else:
         return None
-    return _empty(list(shape), torch.result_type(a, b))
+    return _empty(shape, torch.result_type(a, b))
 
 
 def _div(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -14,4 +14,5 @@ def schema_path() -> Path:
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) every `Report.to_dict()` validates against."""
-    return json.loads(schema_path().read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(schema_path().read_text(encoding="utf-8"))
+    return schema
