@@ -101,7 +101,7 @@ def export_tflite(
                 from ai_edge_quantizer import quantizer, recipe
 
                 q = quantizer.Quantizer(edge.model_content(), recipe.dynamic_wi8_afp32())
-                result = q.quantize()
+                result = q.quantize(enable_progress_bar=False, enable_progress_report=False)
                 path.write_bytes(bytes(result.quantized_model))
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
