@@ -168,3 +168,8 @@ def test_cli_bench_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
         "by layer kind",
     ):
         assert title in out
+
+
+def test_cli_unknown_format_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    err = _one_line_error(capsys, ["export", "kws_cnn", "-o", str(tmp_path / "m.onnx"), "--format", "coreml"])
+    assert "`format` must be one of onnx, tflite. Received: format='coreml'." in err

@@ -23,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="file to write (.onnx or .tflite)"
     )
-    parser.add_argument(
-        "--format", choices=("onnx", "tflite"), help="export format (default: from the suffix of -o)"
-    )
+    parser.add_argument("--format", metavar="FORMAT", help="onnx or tflite (default: from the suffix of -o)")
     parser.add_argument(
         "--quantize",
         metavar="MODE",
