@@ -4,8 +4,8 @@ Each tool runs in its own fresh process (one per tool, resolution and batch), on
 (`convwise.models.build("mobilenet_v1")`, eval mode). Reported per run:
 
 - call s: wall time of the tool's counting call, including importing the tool and making the input
-  tensor it needs (convwise needs none: it runs on the meta device); process s: the whole process, interpreter start
-  and `import torch` included;
+  tensor it needs (convwise needs none: it runs on the meta device); process s: the whole process,
+  interpreter start and `import torch` included;
 - peak RSS of the process (ru_maxrss), and its ratio to a bare `python -c "import torch"`;
 - the MAC-like number each tool prints, its difference from convwise, and the convention behind it
   (derived from convwise's own per-layer columns: BatchNorm/ReLU/pool elements, biases).
