@@ -557,15 +557,16 @@ class Report:
         console.print(self.table(depth, columns))
         for line in self.footer_lines():
             console.print(" " + line, highlight=False, markup=False, soft_wrap=True)
-        return buf.getvalue()
+        return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
     def print(self, depth: int | None = None, columns: list[str] | None = None) -> None:
         """Print the table and totals to the terminal (with colour when it supports it)."""
         from rich.console import Console
 
         console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=max(console.width, 160))
+        if not console.is_terminal:  # plain text, without rich's padding
+            print(self.render(depth, columns, width=max(console.width, 160)), end="")
+            return
         console.print(self.table(depth, columns))
         for line in self.footer_lines():
             console.print(" " + line, markup=False, soft_wrap=True)
