@@ -149,7 +149,7 @@ def plot_tradeoff(rows: list[dict[str, Any]], path: Path, base: TrainConfig) -> 
                 f"{r['variant']} α={r['alpha']:g}",
                 (r[key], r["test_accuracy"] * 100),
                 textcoords="offset points",
-                xytext=(5, 4),
+                xytext=(6, 4 if r["variant"] in ("standard", "grouped") else -10),
                 fontsize=7,
             )
         ax.set_xscale("log")
