@@ -354,7 +354,8 @@ class Report:
             "taps over padding zeros included",
             "flops": "mults + adds of those same ops (accumulation + bias additions)",
             "other_ops": "normalisation 2/element, activations and element-wise 1/element, max pool k−1 "
-            "and average pool k per output element, mean 1 per input element; never in MACs",
+            "and average pool k per output element, mean 1 per input element, interpolation its weights' "
+            "products and additions per output element; never in MACs",
             "params": "unique parameters (a shared one counted once)"
             + ("; Keras view: + BatchNorm running mean/variance" if self.keras else ""),
             "trainable_params": "parameters with requires_grad",
