@@ -121,3 +121,41 @@ def test_run_dir_in_use_and_bad_resume(fashion_dir, tmp_path, tiny, quiet):
         train(config, run_dir=tmp_path / "r", data_dir=fashion_dir, **quiet())
     with pytest.raises(ConfigError, match=r"`resume` must be a run directory holding config\.json"):
         train(config, resume=tmp_path / "nothing", data_dir=fashion_dir, **quiet())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(fashion_dir, tmp_path, sig):
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "convwise",
+        "train",
+        "--train-subset",
+        "128",
+        "--val-size",
+        "128",
+        "--test-subset",
+        "128",
+        "--epochs",
+        "500",
+        "--threads",
+        "1",
+        "--data-dir",
+        str(fashion_dir),
+        "--run-dir",
+        str(run),
+        "--no-progress",
+        "--no-plots",
+        "--no-tensorboard",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "last.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert f"resume with: convwise train --resume {run}" in err
+    progress = read_checkpoint(run / "last.pt", expected_format="convwise-resume/1")["progress"]
+    assert progress["epoch"] >= 1 and progress["finished"] is False

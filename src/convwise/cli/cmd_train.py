@@ -129,6 +129,19 @@ def passive_openmp() -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _sigterm_as_interrupt() -> object:
+    """Let SIGTERM (e.g. from a batch scheduler) stop the run like Ctrl-C; returns the previous handler."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): keep the default
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, then print the test report (or the JSON results)."""
     passive_openmp()
@@ -148,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     if overrides or args.model or args.config:
         config.recipe = f"{args.recipe}+custom" if args.recipe else "custom"
     console = Console(stderr=True) if args.json else Console()
+    previous = _sigterm_as_interrupt()
     try:
         results = train(
             config,
@@ -164,6 +178,11 @@ def run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as exc:
         print(f"convwise: {exc}", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
     from convwise.train.distributed import init_distributed
 
     if not init_distributed().is_main:
