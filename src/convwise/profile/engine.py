@@ -24,6 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from convwise.core import ConvwiseError, config_error
 from convwise.profile.formulas import DEFAULT_FORMULAS, Formula, FormulaTable, OpCost, op_key
 from convwise.profile.meta_shapes import fast_meta
+from convwise.profile.receptive import FieldTracker
 from convwise.profile.report import Node, Report
 
 #: Module types shown as one row in the default (Keras-like) view: the convwise conv layers.
@@ -141,7 +142,10 @@ _MISSING = object()
 class _State:
     """Mutable state of one profiling run shared by the hooks and the dispatch mode."""
 
-    def __init__(self, nodes: dict[str, Node], ids: dict[int, str], table: FormulaTable) -> None:
+    def __init__(
+        self, nodes: dict[str, Node], ids: dict[int, str], table: FormulaTable, *, meta: bool = True
+    ) -> None:
+        self.tracker = FieldTracker(keep_alive=meta)
         self.nodes = nodes
         self.ids = ids
         self.table = table
@@ -199,6 +203,7 @@ class _State:
             shapes = _shapes(output)
             if shapes:
                 node.output_shape = shapes[0]
+                node.rf = self.tracker.first(output)
         if formula is not None:
             self.suppress -= 1
             if self.suppress == 0:
@@ -252,6 +257,7 @@ class _Counter(TorchDispatchMode):
         out = fast_meta(func, args, kwargs) if self.meta else None
         if out is None:
             out = func(*args, **kwargs)
+        self.state.tracker.op(func, args, kwargs, out)
         if not self.state.suppress:
             self.state.op(func, args, kwargs, out)
         return out
@@ -301,6 +307,7 @@ def _run(
     else:
         replace = {n: b.clone() for n, b in tensors[1].items()}
     args = make_args()
+    state.tracker.seed(args)
     handles = [
         nn.modules.module.register_module_forward_pre_hook(state.pre),
         nn.modules.module.register_module_forward_hook(state.post),
@@ -315,12 +322,13 @@ def _run(
     finally:
         for h in handles:
             h.remove()
+        state.tracker.clear()
 
 
 def _reset(nodes: dict[str, Node]) -> None:
     for node in nodes.values():
         node.calls = 0
-        node.input_shape = node.output_shape = None
+        node.input_shape = node.output_shape = node.rf = None
         node.mults = node.acc_adds = node.bias_adds = node.mults_excluding_padding = node.other_ops = 0
         node.uncounted = {}
         node.ops = {}
@@ -432,7 +440,7 @@ def profile(
         if device == "real" or fallback is not None:
             ran_on = str(model_device)
             try:
-                _run(model, (params, buffers), _State(nodes, ids, table), real_args, meta=False)
+                _run(model, (params, buffers), _State(nodes, ids, table, meta=False), real_args, meta=False)
             except _Failure as fail:
                 where = f"`{fail.module}`" if fail.module else "the top-level forward"
                 raise config_error(

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convwise.core import config_error, fmt
+from convwise.profile.receptive import NO_FIELD, Field
 
 #: Version of the JSON layout (`summary.schema.json`); bumped on any incompatible change.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 #: Report statuses: every count known / some ops had no formula / the forward was not run.
 STATUSES: tuple[str, ...] = ("complete", "partial", "unavailable")
 #: The integer count keys of a row and of the totals (SPEC §3 keys first).
@@ -66,6 +67,8 @@ class Node:
     uncounted: dict[str, int] = field(default_factory=dict)
     #: op name → [calls, mults, adds, other ops] of the ops attributed to this module.
     ops: dict[str, list[int]] = field(default_factory=dict)
+    #: Receptive field and jump of the module's (first call's) output (`convwise.profile.receptive.Field`).
+    rf: Field | None = field(default=None, compare=False)
     #: The conv `LayerSpec` of a convolution module (filled by `ensure_info`).
     spec: Any = field(default=None, repr=False, compare=False)
     #: Computes (kind, description, spec) on first use (classifying convs is only needed for display).
@@ -131,6 +134,22 @@ def _counts(node: Node, *, keras: bool, ran: bool) -> dict[str, Any]:
     return out
 
 
+def _field_text(row: dict[str, Any], *, long: bool = False) -> str:
+    """'15×15 (4×4)' (receptive field, jump), 'global', '?' (unknown) or '' (none) for a row or totals."""
+    r, j, note = row.get("receptive_field"), row.get("jump"), row.get("receptive_field_note")
+    if r is None:
+        return (f"unknown ({note})" if long else "?") if note else ""
+    size = f"{r[0]}×{r[1]}"
+    if long:
+        text = f"{size}, jump {j[0]}×{j[1]}" if j else size
+        if row.get("receptive_field_global"):
+            text += ", global (every position of the input's feature maps mixed)"
+        return text + (f" — {note}" if note else "")
+    if row.get("receptive_field_global"):
+        return "global"
+    return (f"{size} ({j[0]}×{j[1]})" if j else size) + ("*" if note else "")
+
+
 def _shape_text(shape: list[int] | None) -> str:
     if shape is None:
         return "—"
@@ -158,8 +177,11 @@ COLUMNS: dict[str, str] = {
     "mults_excluding_padding": "Mults (no pad)",
     "other_ops": "Other ops",
     "status": "Status",
+    "rf": "RF (jump)",
 }
 DEFAULT_COLUMNS: tuple[str, ...] = ("layer", "output_shape", "params", "macs", "other_ops")
+#: Headers of the table, including the compact receptive-field column used when the full one does not fit.
+_HEADERS: dict[str, str] = {**COLUMNS, "rf_size": "RF"}
 
 
 def parse_columns(columns: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -218,6 +240,7 @@ class Report:
         total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
         total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
         total.spec = src.spec
+        total.rf = src.rf
         stack = [name]
         while stack:
             n = stack.pop()
@@ -240,8 +263,23 @@ class Report:
 
     @property
     def totals(self) -> dict[str, Any]:
-        """Counts of the whole model (independent of any display depth)."""
-        return _counts(self.subtree(""), keras=self.keras, ran=self.ran)
+        """Counts of the whole model (independent of any display depth) and its output's receptive field."""
+        out = _counts(self.subtree(""), keras=self.keras, ran=self.ran)
+        out.update(self._field(self.nodes[""]))
+        return out
+
+    def _field(self, node: Node) -> dict[str, Any]:
+        return node.rf.to_dict() if self.ran and node.rf is not None else dict(NO_FIELD)
+
+    @property
+    def receptive_field(self) -> Field | None:
+        """Receptive field and jump of the model's output (None: not run, or no 4-D input)."""
+        return self.nodes[""].rf if self.ran else None
+
+    def default_columns(self) -> list[str]:
+        """`DEFAULT_COLUMNS`, plus `rf` when the model has a receptive field (a 4-D input was run)."""
+        has_rf = self.ran and any(n.rf is not None and n.rf.size is not None for n in self.nodes.values())
+        return [*DEFAULT_COLUMNS, "rf"] if has_rf else list(DEFAULT_COLUMNS)
 
     def _display_nodes(self, depth: int | None) -> list[tuple[Node, bool]]:
         """(node or folded subtree, folded?) in pre-order, for rows shown at `depth`."""
@@ -289,6 +327,7 @@ class Report:
             if node.description:
                 row["description"] = node.description
             row.update(_counts(node, keras=self.keras, ran=self.ran))
+            row.update(self._field(node))
             rows.append(row)
         return rows
 
@@ -311,6 +350,8 @@ class Report:
         ]
         if node.description:
             lines.append(f"  variant: {node.description}")
+        if self.ran and node.rf is not None:
+            lines.append(f"  receptive field of the output: {_field_text(node.rf.to_dict(), long=True)}")
         if node.spec is not None and shape is not None and len(shape) == 4:
             from convwise.core import layer_cost
 
@@ -362,6 +403,9 @@ class Report:
             "non_trainable_params": "frozen parameters"
             + (" + BatchNorm running mean/variance (Keras view)" if self.keras else ""),
             "buffers": "elements of registered buffers (BatchNorm statistics, counters, …)",
+            "receptive_field": "receptive field and jump (H, W) of a layer's output in input pixels, padding "
+            "included: r ← r + d·(k−1)·j, j ← j·s from r = j = 1 (SPEC §2); branches take the largest; "
+            "global = every position mixed (global pooling, flatten → linear): r + (size−1)·j",
             "counts": f"for the whole batch of {self.batch}" if self.batch != 1 else "per sample (batch 1)",
         }
 
@@ -394,6 +438,13 @@ class Report:
     def _cell(row: dict[str, Any], key: str, *, plain: bool) -> str:
         if key == "layer":
             return f"{row['name']} ({row['type']})"
+        if key == "rf":
+            return _field_text(row)
+        if key == "rf_size":
+            return _field_text({**row, "jump": None, "receptive_field_note": None})
+        if key in ("receptive_field", "jump"):
+            pair = row.get(key)
+            return "x".join(str(v) for v in pair) if pair else ""
         if key in ("input_shape", "output_shape"):
             shape = row[key]
             if plain:
@@ -425,8 +476,12 @@ class Report:
             "output_shape",
             *COUNT_KEYS,
             "status",
+            "receptive_field",
+            "jump",
+            "receptive_field_global",
         ]
-        keys = [part for k in keys for part in (("name", "type") if k == "layer" else (k,))]
+        expand = {"layer": ("name", "type"), "rf": ("receptive_field", "jump")}
+        keys = [part for k in keys for part in expand.get(k, (k,))]
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(keys)
@@ -446,12 +501,12 @@ class Report:
 
     def to_markdown(self, depth: int | None = None, columns: list[str] | None = None) -> str:
         """A GitHub Markdown table of the rows with a bold totals row, then the totals lines."""
-        keys = columns or list(DEFAULT_COLUMNS)
+        keys = columns or self.default_columns()
         lines = ["| " + " | ".join(COLUMNS[k] for k in keys) + " |"]
         numeric = {
             k
             for k in keys
-            if k not in ("layer", "name", "type", "kind", "input_shape", "output_shape", "status")
+            if k not in ("layer", "name", "type", "kind", "input_shape", "output_shape", "status", "rf")
         }
         lines.append("|" + "|".join("---:" if k in numeric else "---" for k in keys) + "|")
         for row in self.rows(depth):
@@ -469,7 +524,9 @@ class Report:
         cells = []
         for k in keys:
             text = (
-                self._cell(total, k, plain=False) if k not in ("layer", "input_shape", "output_shape") else ""
+                self._cell(total, k, plain=False)
+                if k not in ("layer", "input_shape", "output_shape", "rf")
+                else ""
             )
             cells.append(f"**{text}**" if text else "")
         cells[0] = "**Total**"
@@ -515,6 +572,10 @@ class Report:
             lines.append(f"Input (N, C, H, W): {shapes} · run on the {where} · status: {self.status}")
             if self.fallback:
                 lines.append(f"Fallback: {self.fallback}")
+            if t["receptive_field"] is not None or t["receptive_field_note"]:
+                lines.append(
+                    f"Receptive field of the output (H×W, padding included): {_field_text(t, long=True)}"
+                )
             if t["uncounted_ops"]:
                 ops = ", ".join(f"{k} ×{v}" for k, v in t["uncounted_ops"].items())
                 lines.append(f"No formula (not counted, marked +?): {ops}")
@@ -528,7 +589,7 @@ class Report:
         from rich import box
         from rich.table import Table
 
-        keys = columns or list(DEFAULT_COLUMNS)
+        keys = columns or self.default_columns()
         table = Table(
             title=f'Model: "{self.model_name}"',
             caption="shapes: (N, C, H, W) for feature maps, (N, features) for vectors",
@@ -539,15 +600,38 @@ class Report:
         numeric = {
             k
             for k in keys
-            if k not in ("layer", "name", "type", "kind", "input_shape", "output_shape", "status")
+            if k
+            not in ("layer", "name", "type", "kind", "input_shape", "output_shape", "status", "rf", "rf_size")
         }
         for k in keys:
             table.add_column(
-                COLUMNS[k], justify="right" if numeric.__contains__(k) else "left", no_wrap=k != "layer"
+                _HEADERS[k], justify="right" if numeric.__contains__(k) else "left", no_wrap=k != "layer"
             )
         for row in self.rows(depth):
             table.add_row(*(self._cell(row, k, plain=False) for k in keys))
         return table
+
+    def _natural_width(self, depth: int | None, keys: list[str]) -> int:
+        from rich.console import Console
+
+        buf = io.StringIO()
+        Console(file=buf, width=10_000, color_system=None, soft_wrap=False).print(self.table(depth, keys))
+        return max((len(line.rstrip()) for line in buf.getvalue().splitlines()), default=0)
+
+    def fitted_columns(self, depth: int | None = None, width: int = 120) -> list[str]:
+        """The default table columns for a `width`-character screen.
+
+        `DEFAULT_COLUMNS` plus the receptive field: as `rf` ('15×15 (4×4)', with the jump) when it fits,
+        else the field alone ('15×15'), else not at all (it stays in the JSON/CSV and the totals line).
+        """
+        keys = self.default_columns()
+        if "rf" not in keys:
+            return keys
+        for variant in ("rf", "rf_size"):
+            candidate = [variant if k == "rf" else k for k in keys]
+            if self._natural_width(depth, candidate) <= width:
+                return candidate
+        return list(DEFAULT_COLUMNS)
 
     def render(self, depth: int | None = None, columns: list[str] | None = None, width: int = 120) -> str:
         """The table and the totals as plain text (what `print(report)` shows)."""
@@ -555,7 +639,7 @@ class Report:
 
         buf = io.StringIO()
         console = Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False)
-        console.print(self.table(depth, columns))
+        console.print(self.table(depth, columns or self.fitted_columns(depth, width)))
         for line in self.footer_lines():
             console.print(" " + line, highlight=False, markup=False, soft_wrap=True)
         return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
@@ -568,7 +652,7 @@ class Report:
         if not console.is_terminal:  # plain text, without rich's padding
             print(self.render(depth, columns, width=max(console.width, 160)), end="")
             return
-        console.print(self.table(depth, columns))
+        console.print(self.table(depth, columns or self.fitted_columns(depth, console.width)))
         for line in self.footer_lines():
             console.print(" " + line, markup=False, soft_wrap=True)
 
