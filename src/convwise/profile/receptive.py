@@ -14,6 +14,7 @@ never a guess. BatchNorm counts as element-wise (its statistics are constants at
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -215,7 +216,7 @@ def _combine(fields: list[tuple[torch.Tensor, Field]], out: torch.Tensor) -> Fie
     return Field(size, jump, axis, whole, note)
 
 
-def _moved(field: Field, before: int, after: int, mapping: dict[int, int | None]) -> Field:
+def _moved(field: Field, before: int, after: int, mapping: Mapping[int, int | None]) -> Field:
     """Field whose axes moved from positions in a rank-`before` tensor to a rank-`after` tensor."""
     if field.axes is None:
         return field
@@ -339,10 +340,10 @@ class FieldTracker:
         if name in _POINTWISE:
             return [_combine(inputs, outs[0])]
         if name in ("native_group_norm", "native_layer_norm", "_softmax", "_log_softmax", "_safe_softmax"):
-            if xf is None or x is None or _sizes(x, xf) is None:
+            pos = _positions(xf, x.dim()) if xf is not None and x is not None else None
+            extent = _sizes(x, xf) if xf is not None and x is not None else None
+            if x is None or pos is None or extent is None:
                 return [self._generic(name, inputs, outs)]
-            pos = _positions(xf, x.dim())
-            assert pos is not None
             if name == "native_group_norm":
                 mixed = {pos[0], pos[1]}
             elif name == "native_layer_norm":
@@ -350,10 +351,7 @@ class FieldTracker:
             else:
                 mixed = {int(args[1]) % x.dim()}
             base = _combine(inputs, outs[0])
-            sizes = _sizes(x, xf)
-            assert sizes is not None
-            spread = _spread(base, sizes, (pos[0] in mixed, pos[1] in mixed), keep_layout=True)
-            return [spread]
+            return [_spread(base, extent, (pos[0] in mixed, pos[1] in mixed), keep_layout=True)]
         if name in _REDUCTIONS:
             return [self._reduce(args, kwargs, x, xf, inputs, outs)]
         if name in _VIEWS or name in ("squeeze", "unsqueeze", "squeeze_", "unsqueeze_", "select", "unbind",
@@ -391,9 +389,9 @@ class FieldTracker:
         else:
             axes_reduced = {int(d) % rank for d in ([dims] if isinstance(dims, int) else dims)}
         pos = _positions(xf, rank)
-        assert pos is not None
         sizes = _sizes(x, xf)
-        assert sizes is not None
+        if pos is None or sizes is None:
+            return self._generic("reduction", inputs, outs)
         hit = (pos[0] in axes_reduced, pos[1] in axes_reduced)
         if keepdim:
             return _spread(xf, sizes, hit, keep_layout=True)
