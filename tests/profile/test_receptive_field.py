@@ -327,6 +327,9 @@ def test_rendering_and_schema() -> None:
     ]
     assert "| 16×8 (3×2) |" in report.to_markdown()
     assert "receptive field of the output: 10×4, jump 3×2" in report.explain("conv2d")
+    steps = report.explain("separable_conv2d")
+    assert "[depthwise] receptive field (height) = r + d·(k−1)·j = 10 + 1·(3−1)·3 = 16" in steps
+    assert "[depthwise] receptive field (width) = r + d·(k−1)·j = 4 + 1·(3−1)·2 = 8" in steps
     schema = load_schema()
     for r in (report, profile(build("mobilenet_v1", resolution=96).eval(), (3, 96, 96)), profile(chain())):
         for depth in (None, 0, 1):

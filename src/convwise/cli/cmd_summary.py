@@ -9,7 +9,8 @@ from typing import Any
 HELP = "per-layer parameters, MACs and other ops of any PyTorch model (Keras-like summary)"
 DESCRIPTION = (
     "Profile a model (zoo name, path/to/file.py:factory or package.module:factory) with one forward pass on "
-    "the meta device: parameters, MACs, FLOPs and other ops of every layer, each with its convention."
+    "the meta device: parameters, MACs, FLOPs and other ops of every layer, each with its convention, "
+    "and the receptive field and jump of every layer's output."
 )
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -39,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--columns",
         metavar="COLS",
-        help="comma-separated columns, e.g. layer,output_shape,params,macs,flops,other_ops,status",
+        help="comma-separated columns, e.g. layer,output_shape,params,macs,flops,other_ops,status,rf "
+        "(rf: receptive field and jump of each layer's output; shown by default when it fits)",
     )
     parser.add_argument("--alpha", metavar="A", help="zoo models: width multiplier α (width_multiplier)")
     parser.add_argument("--resolution", metavar="R", help="zoo models: input side in pixels (224, 192, …)")

@@ -188,6 +188,7 @@ class _State:
             self.last_inputs[name] = shapes
             if node.input_shape is None and shapes:
                 node.input_shape = shapes[0]
+                node.rf_in = self.tracker.first(args)
             self.frames.append((name, True, formula))
             self.stack.append(name)
         if formula is not None:
@@ -328,7 +329,7 @@ def _run(
 def _reset(nodes: dict[str, Node]) -> None:
     for node in nodes.values():
         node.calls = 0
-        node.input_shape = node.output_shape = node.rf = None
+        node.input_shape = node.output_shape = node.rf = node.rf_in = None
         node.mults = node.acc_adds = node.bias_adds = node.mults_excluding_padding = node.other_ops = 0
         node.uncounted = {}
         node.ops = {}

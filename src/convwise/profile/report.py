@@ -69,6 +69,8 @@ class Node:
     ops: dict[str, list[int]] = field(default_factory=dict)
     #: Receptive field and jump of the module's (first call's) output (`convwise.profile.receptive.Field`).
     rf: Field | None = field(default=None, compare=False)
+    #: Receptive field and jump of the module's (first call's) first input.
+    rf_in: Field | None = field(default=None, compare=False)
     #: The conv `LayerSpec` of a convolution module (filled by `ensure_info`).
     spec: Any = field(default=None, repr=False, compare=False)
     #: Computes (kind, description, spec) on first use (classifying convs is only needed for display).
@@ -132,6 +134,26 @@ def _counts(node: Node, *, keras: bool, ran: bool) -> dict[str, Any]:
     }
     out["status"] = "unavailable" if not ran else ("partial" if node.uncounted else "complete")
     return out
+
+
+def _field_steps(node: Node) -> list[str]:
+    """SPEC §2's recurrence through a conv layer's stages, from the field of its input."""
+    start, spec = node.rf_in, node.spec
+    if start is None or start.size is None or start.jump is None or spec is None:
+        return []
+    lines = []
+    r, j = list(start.size), list(start.jump)
+    for stage in spec.stages:
+        for axis, label in ((0, "height"), (1, "width")):
+            k, s, d = stage.kernel_size[axis], stage.stride[axis], stage.dilation[axis]
+            new = r[axis] + d * (k - 1) * j[axis]
+            text = f"[{stage.role}] receptive field ({label}) = r + d·(k−1)·j = "
+            text += f"{r[axis]} + {d}·({k}−1)·{j[axis]} = {new}"
+            if s != 1:
+                text += f"; jump = j·s = {j[axis]}·{s} = {j[axis] * s}"
+            lines.append(text)
+            r[axis], j[axis] = new, j[axis] * s
+    return lines
 
 
 def _field_text(row: dict[str, Any], *, long: bool = False) -> str:
@@ -240,7 +262,7 @@ class Report:
         total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
         total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
         total.spec = src.spec
-        total.rf = src.rf
+        total.rf, total.rf_in = src.rf, src.rf_in
         stack = [name]
         while stack:
             n = stack.pop()
@@ -352,6 +374,7 @@ class Report:
             lines.append(f"  variant: {node.description}")
         if self.ran and node.rf is not None:
             lines.append(f"  receptive field of the output: {_field_text(node.rf.to_dict(), long=True)}")
+            lines.extend("  " + line for line in _field_steps(node))
         if node.spec is not None and shape is not None and len(shape) == 4:
             from convwise.core import layer_cost
 
