@@ -173,3 +173,11 @@ def test_cli_bench_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_unknown_format_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     err = _one_line_error(capsys, ["export", "kws_cnn", "-o", str(tmp_path / "m.onnx"), "--format", "coreml"])
     assert "`format` must be one of onnx, tflite. Received: format='coreml'." in err
+
+
+def test_run_directory_resolves_to_its_best_checkpoint(tmp_path: Path) -> None:
+    from convwise.models import build
+
+    _save(tmp_path / "best.pt", "kws_cnn", build("kws_cnn"))
+    src = load_source(str(tmp_path))
+    assert src.name == "kws_cnn" and src.checkpoint == tmp_path

@@ -43,6 +43,8 @@ def _one_line(exc: ConfigError) -> ConfigError:
 def is_checkpoint_path(source: str) -> bool:
     """True when `source` names a checkpoint (an existing file, or a .pt/.pth name) rather than a TARGET."""
     path = Path(source)
+    if path.is_dir():  # a training run directory holding best.pt / last.pt
+        return any((path / name).is_file() for name in ("best.pt", "last.pt"))
     return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file()
 
 
@@ -50,8 +52,9 @@ def load_source(source: str, *, input_shape: tuple[int, ...] | None = None, **co
     """Resolve a checkpoint path or a TARGET to a model in eval mode.
 
     Args:
-        source: a `convwise-checkpoint/1` file (.pt/.pth), or a TARGET (zoo name, `file.py:factory`,
-            `package.module:factory`), built with fresh weights and `config`.
+        source: a `convwise-checkpoint/1` file (.pt/.pth) or a run directory (its best.pt), or a
+            TARGET (zoo name, `file.py:factory`, `package.module:factory`) built with fresh weights
+            and `config`.
         input_shape: per-sample (C, H, W) overriding what the checkpoint or the zoo says.
         **config: builder options for a TARGET (ignored for a checkpoint, which records its own).
 
@@ -66,7 +69,7 @@ def load_source(source: str, *, input_shape: tuple[int, ...] | None = None, **co
         raise config_error("`source` must be a checkpoint path or a TARGET.", source=source)
     if is_checkpoint_path(source):
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise config_error("Checkpoint `path` does not exist.", path=source)
         from convwise.train.checkpoint import load_checkpoint
 
