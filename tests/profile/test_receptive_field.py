@@ -267,6 +267,35 @@ def test_functional_only_model() -> None:
     assert gradient_extent(Functional(use_max=False), (2, 48, 40)) == (16, 12)
 
 
+class ChannelsLastBlock(nn.Module):
+    """ConvNeXt-like: a 7×7 depthwise conv, then per-position Linear layers on a channels-last view."""
+
+    def __init__(self, norm: bool = True) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(2, 8, 3, padding=1)
+        self.dw = nn.Conv2d(8, 8, 7, padding=3, groups=8)
+        self.norm = nn.LayerNorm(8) if norm else nn.Identity()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 8)
+        self.down = nn.Conv2d(8, 4, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)  # 3
+        y = self.dw(x).permute(0, 2, 3, 1)  # 3 + 6 = 9, (N, H, W, C)
+        y = self.fc2(F.gelu(self.fc1(self.norm(y))))  # per position: still 9
+        return self.down(x + y.permute(0, 3, 1, 2))  # max(3, 9) + 2 = 11, j 2
+
+
+def test_per_position_linear_on_channels_last_is_not_global() -> None:
+    report = profile(ChannelsLastBlock().eval(), (2, 32, 32))
+    for name in ("norm", "fc1", "fc2"):
+        assert field(report, name) == ([9, 9], [1, 1]), name
+        assert row(report, name)["receptive_field_global"] is False
+    assert report.totals["receptive_field"] == [11, 11] and report.totals["jump"] == [2, 2]
+    # the oracle without LayerNorm (its centring makes gradients cancel, whatever the weights)
+    assert gradient_extent(ChannelsLastBlock(norm=False), (2, 32, 32)) == (11, 11)
+
+
 class SqueezeExcite(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -65,6 +65,8 @@ class Field:
         axes: positions of the H and W axes as negative indices (NCHW: (-2, -1)); None without a layout.
         whole: every element depends on every position of the input's feature maps (global).
         note: why the value is approximate or unknown (None when exact).
+        rows: (H, W) when the spatial positions are merged, row-major, into the rows of a matrix
+            (N·H·W, C) — a channels-last tensor viewed for a per-position `Linear` (addmm).
     """
 
     size: Pair | None
@@ -72,6 +74,7 @@ class Field:
     axes: Pair | None = (-2, -1)
     whole: bool = False
     note: str | None = None
+    rows: Pair | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON keys of a row: receptive_field, jump, receptive_field_global, receptive_field_note."""
@@ -153,6 +156,8 @@ def _spread(field: Field, sizes: Pair, axes: tuple[bool, bool], *, keep_layout: 
 
 def _collapse(t: torch.Tensor, field: Field) -> Field:
     """The spatial layout ends (flatten, matmul, …): the field of any element is the span of all positions."""
+    if field.size is not None and field.rows is not None:
+        return _spread(replace(field, axes=(-2, -1), rows=None), field.rows, (True, True), keep_layout=False)
     if field.size is None or field.axes is None:
         return replace(field, axes=None, jump=None)
     sizes = _sizes(t, field)
@@ -200,6 +205,13 @@ def _combine(fields: list[tuple[torch.Tensor, Field]], out: torch.Tensor) -> Fie
     whole = any(f.whole for f in known)
     note = _note(*(f.note for f in known))
     laid = [(t, f) for t, f in fields if f.axes is not None and f.jump is not None]
+    rowed = [f for _, f in fields if f.rows is not None and f.jump is not None]
+    if not laid and rowed and out.dim() == 2 and len({f.rows for f in rowed}) == 1:
+        jumps = {f.jump for f in rowed if f.jump is not None}
+        jump = (max(j[0] for j in jumps), max(j[1] for j in jumps))
+        if len(jumps) > 1:
+            note = _note(note, "inputs with different jumps: the largest is shown")
+        return Field(size, jump, None, whole, note, rowed[0].rows)
     axes = {f.axes for _, f in laid}
     if not laid or len(axes) != 1 or out.dim() < 2:
         return Field(size, None, None, whole, note)
@@ -337,6 +349,13 @@ class FieldTracker:
             sizes = (int(x.shape[-2]), int(x.shape[-1]))
             o = (int(outs[0].shape[-2]), int(outs[0].shape[-1]))
             return [_adaptive(xf, sizes, o)]
+        if name in ("mm", "addmm"):
+            mat = args[0] if name == "mm" else args[1]
+            mf = self.get(mat) if isinstance(mat, torch.Tensor) else None
+            other_tracked = [t for t, _ in inputs if t is not mat]
+            if mf is not None and mf.rows is not None and not other_tracked:
+                return [mf]  # a per-position Linear: each row (position) is mixed with no other
+            return [self._generic(name, inputs, outs)]
         if name in _POINTWISE:
             return [_combine(inputs, outs[0])]
         if name in ("native_group_norm", "native_layer_norm", "_softmax", "_log_softmax", "_safe_softmax"):
@@ -420,6 +439,13 @@ class FieldTracker:
             return _moved(base, rank, outs[0].dim(), {p: p + (p >= d) for p in range(rank)})
         if x is None or xf is None:
             return self._generic(name, inputs, outs)
+        if name in _VIEWS and xf.rows is not None and xf.size is not None:
+            # (N·H·W, C) viewed back to (…, H, W, C): the positions are rows again
+            out = outs[0]
+            same_rows = out.dim() >= 3 and tuple(int(v) for v in out.shape[-3:-1]) == xf.rows
+            if same_rows and int(out.shape[-1]) == int(x.shape[-1]):
+                return replace(xf, axes=(-3, -2), rows=None)
+            return _collapse(x, xf)
         pos = _positions(xf, x.dim())
         if pos is None:
             return self._generic(name, inputs, outs)
@@ -430,6 +456,10 @@ class FieldTracker:
             tail = [int(v) for v in x.shape[start:]]
             if out.dim() >= len(tail) and [int(v) for v in out.shape[out.dim() - len(tail) :]] == tail:
                 return _moved(xf, rank, out.dim(), {p: p - rank + out.dim() for p in range(rank)})
+            if pos == (rank - 3, rank - 2) and out.dim() == 2 and int(out.shape[1]) == int(x.shape[-1]):
+                # channels last (…, H, W, C) → (N·H·W, C), as F.linear does: the positions become rows
+                sizes = _sizes(x, xf)
+                return replace(xf, axes=None, rows=sizes)
             return _collapse(x, xf)
         if name in ("squeeze", "squeeze_"):
             dims = args[1] if len(args) > 1 else None
