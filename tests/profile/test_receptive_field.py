@@ -323,6 +323,10 @@ def test_upsampling_makes_the_field_unknown_not_a_guess() -> None:
     assert field(report, "2") == (None, None)
     assert "upsample" in row(report, "2")["receptive_field_note"]
     assert row(report, "2")["receptive_field_note"] and "?" in report.render(columns=["layer", "rf"])
+    transposed = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 2, 2, stride=2), nn.ReLU())
+    report = profile(transposed, (1, 16, 16))
+    assert field(report, "2") == (None, None)
+    assert "transposed" in report.totals["receptive_field_note"]
 
 
 def test_non_image_inputs_have_no_field() -> None:
