@@ -13,26 +13,10 @@ DESCRIPTION = (
 )
 
 
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """TARGET, --input, --channels-last and --config (shared by `diagram` and `report`)."""
-    parser.add_argument(
-        "target", metavar="TARGET", help="zoo name, path/to/file.py:factory or pkg.module:factory"
-    )
-    parser.add_argument(
-        "--input", metavar="CxHxW", help="input shape of one sample (default: the model's own, if known)"
-    )
-    parser.add_argument("--channels-last", action="store_true", help="read --input as HxWxC")
-    parser.add_argument(
-        "--config",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="configuration for the TARGET's factory (repeatable), e.g. width_multiplier=0.5",
-    )
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
+    from convwise.cli.common import add_target_arguments
+
     add_target_arguments(parser)
     parser.add_argument(
         "-o",
@@ -51,18 +35,9 @@ def load(args: argparse.Namespace) -> tuple[object, str, tuple[int, int, int]]:
     Raises:
         ConfigError: bad target or config, or no input shape known.
     """
-    from convwise.cli.cmd_whatif import parse_config
-    from convwise.cli.shapes import parse_input
-    from convwise.core import config_error
-    from convwise.models import resolve_target
+    from convwise.cli.common import load_target_args
 
-    loaded = resolve_target(args.target, **parse_config(args.config))
-    shape = parse_input(args.input, channels_last=args.channels_last) if args.input else loaded.input_shape
-    if shape is None:
-        raise config_error(
-            "`--input` is required: the target does not declare its input shape (CxHxW, e.g. 3x32x32).",
-            target=args.target,
-        )
+    loaded, shape = load_target_args(args)
     return loaded.model, loaded.name, tuple(shape)  # type: ignore[return-value]
 
 

@@ -16,7 +16,7 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    from convwise.cli.cmd_diagram import add_target_arguments
+    from convwise.cli.common import add_target_arguments
 
     add_target_arguments(parser)
     parser.add_argument("--run", metavar="RUN_DIR", help="training run directory (metrics.csv, results.json)")

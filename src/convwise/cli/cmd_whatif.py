@@ -60,24 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def parse_config(items: list[str]) -> dict[str, Any]:
-    """`key=value` strings → a dict; values read as Python literals when they are, else as strings."""
-    import ast
-
-    from convwise.core import config_error
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise config_error("`--config` must be KEY=VALUE with KEY a Python name.", config=item)
-        try:
-            out[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value
-    return out
-
-
 def _fmt_ratio(value: Any) -> str:
     return "-" if value is None else f"{float(value):.4f}"
 
@@ -155,19 +137,11 @@ def render(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Rewrite, report, optionally save."""
-    from convwise.cli.common import print_json
-    from convwise.cli.shapes import parse_input
+    from convwise.cli.common import load_target_args, parse_config, print_json
     from convwise.core import config_error
-    from convwise.models import resolve_target
     from convwise.models.whatif import whatif
 
-    loaded = resolve_target(args.target, **parse_config(args.config))
-    shape = parse_input(args.input, channels_last=args.channels_last) if args.input else loaded.input_shape
-    if shape is None:
-        raise config_error(
-            "`--input` is required: the target does not declare its input shape (CxHxW, e.g. 3x32x32).",
-            target=args.target,
-        )
+    loaded, shape = load_target_args(args, parse_config(args.config))
     alpha = None
     if args.alpha is not None:
         try:
