@@ -15,17 +15,20 @@ from torch import nn
 from convwise.core.receptive import Window, receptive_field
 from convwise.models import build
 from convwise.models.mobilenet import MOBILENET_V1_BLOCKS, STEM_STRIDE
+from convwise.models.mobilenetv2 import MOBILENET_V2_ROWS
 from convwise.profile import DEFAULT_COLUMNS, load_schema, profile
 
 
 def gradient_extent(model: nn.Module, shape: tuple[int, ...], layer: str | None = None) -> tuple[int, int]:
     """Brute force: the extent (H, W) of the input pixels one central output element depends on.
 
-    A copy of `model` gets positive weights and positive inputs, so no gradient can cancel to an exact zero
-    (float32: in float64 PyTorch runs depthwise convs group by group, 15× slower); max pooling is
-    swapped for average pooling with the same window (a max routes its gradient to one pixel; the window
-    geometry, hence the receptive field, is the same). The gradient of the central element of `layer`'s
-    output (all channels) is non-zero exactly on the input pixels in its receptive field. The extent must
+    A copy of `model` gets positive weights (scaled by 1/fan-in, so deep nets neither overflow nor
+    saturate) and positive inputs, so no gradient can cancel to an exact zero (float32: in float64
+    PyTorch runs depthwise convs group by group, 15× slower); max pooling is swapped for average pooling
+    with the same window (a max routes its gradient to one pixel) and ReLU6 for ReLU (it has no gradient
+    above 6): the window geometry, hence the receptive field, is the same. The gradient of the central
+    element of `layer`'s output (all channels) is non-zero exactly on the input pixels in its receptive
+    field. The extent must
     not touch the border: otherwise the field is clipped and the input is too small for the check.
     """
     m = copy.deepcopy(model).float().eval()
@@ -35,9 +38,13 @@ def gradient_extent(model: nn.Module, shape: tuple[int, ...], layer: str | None 
             parent, _, attr = name.rpartition(".")
             avg = nn.AvgPool2d(mod.kernel_size, mod.stride, mod.padding, mod.ceil_mode)
             setattr(m.get_submodule(parent) if parent else m, attr, avg)
+        elif isinstance(mod, nn.ReLU6):
+            parent, _, attr = name.rpartition(".")
+            setattr(m.get_submodule(parent) if parent else m, attr, nn.ReLU())
     with torch.no_grad():
         for p in m.parameters():
-            p.copy_(torch.rand_like(p) + 0.5)
+            fan_in = p[0].numel() if p.dim() > 1 else 1
+            p.copy_((torch.rand_like(p) + 0.5) / fan_in)
     captured: dict[str, torch.Tensor] = {}
     target = m.get_submodule(layer) if layer else m
     handle = target.register_forward_hook(lambda mod, args, out: captured.setdefault("y", out))
@@ -194,6 +201,28 @@ def test_mobilenet_v1_by_hand_and_gradient() -> None:
     small = build("mobilenet_v1", width_multiplier=0.25, resolution=384)
     assert gradient_extent(small, (3, 384, 384), "conv_pw_13_relu") == (315, 315)
     assert field(profile(small.eval(), (3, 384, 384)), "conv_pw_13_relu") == ([315, 315], [32, 32])
+
+
+def test_mobilenet_v2_residual_blocks_by_hand_and_gradient() -> None:
+    # per block one 3×3 depthwise conv carrying the stride: r ← r + 2·j, j ← j·s; the identity shortcut
+    # of a residual block has the smaller field, so the sum keeps the depthwise path's
+    r, j = 3, 2
+    expected = {}
+    index = 0
+    for table_row in MOBILENET_V2_ROWS:
+        for repeat in range(table_row.repeats):
+            r, j = r + 2 * j, j * (table_row.stride if repeat == 0 else 1)
+            expected[f"block_{index}"] = (r, j)
+            index += 1
+    assert expected["block_16"] == (491, 32)
+    model = build("mobilenet_v2", width_multiplier=0.35, resolution=224).eval()
+    report = profile(model, (3, 224, 224))
+    for name, (r, j) in expected.items():
+        assert field(report, name, depth=1) == ([r, r], [j, j]), name
+    names = [n for n, _ in model.named_children()]
+    head = model[: names.index("block_8") + 1]  # the oracle runs only what it measures
+    assert gradient_extent(head, (3, 192, 192), "block_5") == (59, 59)
+    assert gradient_extent(head, (3, 192, 192), "block_8") == (139, 139)
 
 
 def test_kws_cnn_by_hand_and_gradient() -> None:
