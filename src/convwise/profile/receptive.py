@@ -256,6 +256,17 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     return found
 
 
+def _arg_tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[torch.Tensor]:
+    """The tensors among an op's arguments (top level and inside lists, as aten ops take them)."""
+    found: list[torch.Tensor] = []
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(a, torch.Tensor):
+            found.append(a)
+        elif isinstance(a, (list, tuple)):
+            found.extend(t for t in a if isinstance(t, torch.Tensor))
+    return found
+
+
 class FieldTracker:
     """Maps the tensors of one forward to their `Field` (by identity; the tensors stay alive on meta)."""
 
@@ -295,10 +306,10 @@ class FieldTracker:
 
     def op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         """Give the outputs of one dispatched op their fields."""
-        inputs = [(t, f) for t in _tensors((args, kwargs)) if (f := self.get(t)) is not None]
+        inputs = [(t, f) for t in _arg_tensors(args, kwargs) if (f := self.get(t)) is not None]
         if not inputs:
             return
-        outs = _tensors(out)
+        outs = [out] if isinstance(out, torch.Tensor) else _tensors(out)
         if not outs:
             return
         name = self._keys.get(func)
