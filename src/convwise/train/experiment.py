@@ -153,6 +153,7 @@ def plot_tradeoff(rows: list[dict[str, Any]], path: Path, base: TrainConfig) -> 
                 fontsize=7,
             )
         ax.set_xscale("log")
+        ax.margins(x=0.25)
         ax.set_xlabel(f"{label} (log scale)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
