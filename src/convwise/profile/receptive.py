@@ -341,7 +341,8 @@ class FieldTracker:
                 _unknown(f"unknown after aten.{name} (the jump is not a whole number of pixels)", [first])
             ]
         if name == "convolution":
-            if xf is None or x is None or x.dim() not in (3, 4) or bool(args[6]) or xf.axes != (-2, -1):
+            plain_2d = x is not None and x.dim() in (3, 4) and args[1].dim() == 4
+            if xf is None or x is None or not plain_2d or bool(args[6]) or xf.axes != (-2, -1):
                 if bool(args[6]):
                     return [_unknown("unknown after a transposed convolution", [f for _, f in inputs])]
                 return [self._generic(name, inputs, outs)]
