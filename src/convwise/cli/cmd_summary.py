@@ -96,40 +96,9 @@ def _positive(flag: str, text: Any) -> int:
     return int(str(text))
 
 
-def parse_config(items: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings → a dict; values read as Python literals when they are, else as strings."""
-    import ast
-
-    from convwise.core import config_error
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise config_error("`--config` must be KEY=VALUE with KEY a Python name.", config=item)
-        try:
-            out[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value
-    return out
-
-
-def _config(args: argparse.Namespace) -> dict[str, Any]:
-    from convwise.core import config_error
-
-    config = parse_config(args.config)
-    if args.alpha is not None:
-        try:
-            config["width_multiplier"] = float(args.alpha)
-        except ValueError:
-            raise config_error("`--alpha` must be a positive number.", alpha=args.alpha) from None
-    if args.resolution is not None:
-        config["resolution"] = _positive("--resolution", args.resolution)
-    return config
-
-
 def run(args: argparse.Namespace) -> int:
     """Resolve the target, profile it, print or write the report."""
+    from convwise.cli.common import target_config
     from convwise.core import ConfigError, config_error
     from convwise.models import resolve_target
     from convwise.profile import parse_columns, profile
@@ -142,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             raise config_error("`--depth` must be a non-negative integer.", depth=args.depth)
         depth = int(str(args.depth))
     columns = parse_columns(args.columns) if args.columns else None
-    loaded = resolve_target(args.target, **_config(args))
+    loaded = resolve_target(args.target, **target_config(args))
     if args.input:
         shapes: list[tuple[int, ...]] = [parse_shape(t, channels_last=args.channels_last) for t in args.input]
     elif loaded.input_shape is not None:
