@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from convwise.cli.common import print_json
@@ -100,22 +99,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--json", action="store_true", help="human output to stderr, one JSON object to stdout")
 
 
-def parse_model_config(items: list[str]) -> dict[str, object]:
-    """`KEY=VALUE` strings -> dict; values parsed as JSON when possible, else kept as strings."""
-    from convwise.core.errors import config_error
-
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise config_error("`--config` must be KEY=VALUE.", config=item)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
-
-
 def passive_openmp() -> None:
     """Make idle OpenMP threads sleep instead of spinning (set before torch is imported).
 
@@ -149,13 +132,14 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from convwise.cli.common import parse_config
     from convwise.train.loop import TrainingInterrupted, list_run_dir, train
     from convwise.train.recipes import get_recipe
 
     config = get_recipe(args.recipe)
     if args.model:
         config.model = args.model
-    config.model_config.update(parse_model_config(args.config))
+    config.model_config.update(parse_config(args.config))
     overrides = {k: getattr(args, k) for k in _OVERRIDES if getattr(args, k, None) is not None}
     config = dataclasses.replace(config, **overrides)
     if overrides or args.model or args.config:
