@@ -8,6 +8,9 @@ batch 1 and 32, then prints the backend tables, the roofline prediction per laye
 - best convwise path within 1.25x of the roofline prediction,
 - optimised eager >= 1.5x faster than plain eager NCHW.
 
+The process runs with `convwise.deploy.tune_allocator()` (glibc keeps freed memory instead of unmapping
+it; it applies to every backend alike) unless `--default-malloc` is given.
+
 Usage:
     python bench/inference_latency.py                      # all three models, batch 1 and 32
     python bench/inference_latency.py --models mobilenet_v1 --threads 1,2 --json out.json
@@ -28,6 +31,7 @@ import torch
 
 from convwise.export.bench import DEFAULT_BACKENDS, run_benchmark
 from convwise.export.bench_report import print_report
+from convwise.export.deploy import tune_allocator
 from convwise.models import resolve_target
 
 MODELS = ("mobilenet_v1", "fashion_separable_cnn", "kws_cnn")
@@ -45,14 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=90.0, help="timing cap per batch size")
     parser.add_argument("--top", type=int, default=None, help="only the N slowest layers per table")
     parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="keep glibc's default allocator settings (default: deploy.tune_allocator(), for all backends)",
+    )
     args = parser.parse_args(argv)
 
     batches = [int(b) for b in args.batch.split(",")]
     threads = [int(t) for t in args.threads.split(",")] if args.threads else None
     backends = [b for b in args.backends.split(",") if not (args.no_compile and b == "compiled")]
+    tuned = False if args.default_malloc else tune_allocator()
     print(
         f"# inference latency  {time.strftime('%Y-%m-%d %H:%M:%S')}  torch {torch.__version__}  "
-        f"{platform.processor() or platform.machine()}  {torch.get_num_threads()} torch threads by default"
+        f"{platform.processor() or platform.machine()}  {torch.get_num_threads()} torch threads by default  "
+        f"allocator: {'tuned (deploy.tune_allocator)' if tuned else 'default'}"
     )
     results = []
     for name in args.models.split(","):

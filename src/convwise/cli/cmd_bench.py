@@ -56,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--alpha", type=float, help="width multiplier for a zoo TARGET (MobileNet's α)")
     add("--resolution", type=int, help="input side in pixels for a zoo TARGET (MobileNet)")
     add("--no-progress", action="store_true", help="no progress bar")
+    add(
+        "--tune-malloc",
+        action="store_true",
+        help="keep freed memory in the heap (convwise.deploy.tune_allocator; all backends, glibc only)",
+    )
     add("--json", action="store_true", help="print the results as JSON")
 
 
@@ -85,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
         config["width_multiplier"] = args.alpha
     if args.resolution is not None:
         config["resolution"] = args.resolution
+    if args.tune_malloc:
+        from convwise.export.deploy import tune_allocator
+
+        tune_allocator()
     shape = parse_input(args.input) if args.input else None
     src = load_source(args.target, input_shape=shape, **config)
     input_shape = require_input_shape(src)

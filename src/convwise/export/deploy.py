@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -9,6 +10,7 @@ import torch
 from torch import nn
 
 from convwise.export.fold import FoldedPair, _pairs_by_fx, fold_batchnorm
+from convwise.export.fuse import inplace_activations
 
 #: Outputs of `optimize(model)` match `model.eval()` to this tolerance (float32): BN folding and the
 #: channels-last kernels change only the order of float operations.
@@ -27,6 +29,7 @@ class OptimizedModel(nn.Module):
         folded: the conv/BatchNorm pairs that were folded (complete after the first call).
         channels_last: whether inputs and weights use the channels-last memory format.
         compiled: whether the inner module was wrapped with `torch.compile`.
+        inplace: the activations switched to `inplace=True` (see `convwise.export.fuse`).
     """
 
     def __init__(
@@ -36,6 +39,8 @@ class OptimizedModel(nn.Module):
         channels_last: bool,
         compiled: bool,
         fold_pending: bool = False,
+        inplace: list[str] | None = None,
+        inplace_pending: bool = False,
     ) -> None:
         super().__init__()
         self.model = model
@@ -43,6 +48,8 @@ class OptimizedModel(nn.Module):
         self.channels_last = channels_last
         self.compiled = compiled
         self.fold_pending = fold_pending
+        self.inplace = list(inplace or [])
+        self.inplace_pending = inplace_pending
 
     def forward(self, x: torch.Tensor) -> Any:
         """Run the model on `x` (N, C, H, W) in inference mode; the result does not track gradients."""
@@ -52,7 +59,11 @@ class OptimizedModel(nn.Module):
             base = getattr(self.model, "_orig_mod", self.model)  # the module under torch.compile
             _, self.folded = fold_batchnorm(base, x, inplace=True)
             self.fold_pending = False
-        with torch.inference_mode():
+        if self.inplace_pending:
+            base = getattr(self.model, "_orig_mod", self.model)
+            self.inplace = inplace_activations(base, x)
+            self.inplace_pending = False
+        with torch.inference_mode(), _inductor_freezing(self.compiled):
             return self.model(x)
 
     def train(self, mode: bool = True) -> OptimizedModel:
@@ -60,6 +71,20 @@ class OptimizedModel(nn.Module):
         if mode:
             raise RuntimeError("An OptimizedModel is inference-only (BatchNorm is folded).")
         return super().train(False)
+
+
+def _inductor_freezing(enabled: bool) -> contextlib.AbstractContextManager[Any]:
+    """Inductor's `freezing` for the (lazy) compilation inside this call.
+
+    `torch.compile(..., options={"freezing": True})` does not reach the freezing pass (torch 2.13: the
+    output code keeps `aten.convolution`, unfused ReLUs and unpacked weights); the global config does.
+    Patching it around each call keeps it local to this model and also covers recompilations.
+    """
+    if not enabled:
+        return contextlib.nullcontext()
+    import torch._inductor.config as inductor_config
+
+    return inductor_config.patch(freezing=True)
 
 
 def optimize(
@@ -70,6 +95,7 @@ def optimize(
     channels_last: bool = True,
     compile: bool = False,
     compile_mode: str | None = None,
+    inplace_act: bool = True,
 ) -> OptimizedModel:
     """Return an inference-optimised copy of `model`; the original is not changed.
 
@@ -83,9 +109,12 @@ def optimize(
             (without it, they are found and folded on the first call).
         fold_bn: fold BatchNorm into the preceding conv.
         channels_last: use the channels-last (NHWC) memory format for weights and inputs.
-        compile: wrap the inner module with `torch.compile` (compilation happens on the first call),
-            with Inductor's `freezing` option (weights folded in as constants and prepacked).
-        compile_mode: a `torch.compile` mode instead (e.g. "max-autotune-no-cudagraphs"), without freezing.
+        compile: wrap the inner module with `torch.compile(dynamic=False)` (compilation happens on the
+            first call of each input shape), with Inductor's `freezing` (weights become constants,
+            prepacked for oneDNN, conv + ReLU fused into one oneDNN primitive).
+        compile_mode: a `torch.compile` mode (e.g. "max-autotune-no-cudagraphs"), also with freezing.
+        inplace_act: switch activations that consume a conv's output to `inplace=True` when an example
+            pass shows it is safe (see `convwise.export.fuse`); needs `fold_bn` to find the pairs' inputs.
 
     Returns:
         An `OptimizedModel` whose outputs match `model.eval()` within `RTOL`/`ATOL`.
@@ -110,9 +139,56 @@ def optimize(
         p.requires_grad_(False)
     if channels_last:
         inner = inner.to(memory_format=torch.channels_last)
-    if compile:
-        if compile_mode is None:  # freezing: weights become constants, prepacked for oneDNN (inference)
-            inner = torch.compile(inner, options={"freezing": True})  # type: ignore[assignment]
+    acts: list[str] = []
+    acts_pending = False
+    if inplace_act and fold_bn:
+        if example is None:
+            acts_pending = True  # checked on the first call, with its input
         else:
-            inner = torch.compile(inner, mode=compile_mode)  # type: ignore[assignment]
-    return OptimizedModel(inner, folded, channels_last, compile, pending).eval()
+            cl = channels_last and example.dim() == 4
+            acts = inplace_activations(
+                inner, example.contiguous(memory_format=torch.channels_last) if cl else example
+            )
+    if compile:
+        # freezing is switched on around each call (`_inductor_freezing`); one graph per input shape
+        inner = torch.compile(inner, mode=compile_mode, dynamic=False)  # type: ignore[assignment]
+    return OptimizedModel(inner, folded, channels_last, compile, pending, acts, acts_pending).eval()
+
+
+#: glibc `mallopt` parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4
+
+
+def tune_allocator(*, top_pad: int = 64 << 20) -> bool:
+    """Keep freed memory in the process heap so large activations are not page-faulted in on every call.
+
+    glibc serves blocks above its mmap threshold (at most 32 MiB) with fresh `mmap`s and returns them on
+    `free`: at batch 32, MobileNet's early activations (up to 100 MB) are then zero-filled page by page on
+    every forward pass, which cost PyTorch about half its time on this machine. onnxruntime avoids this
+    with its own arena. This switches glibc to the heap only (`M_MMAP_MAX=0`), never trimming it below
+    2 GiB of free space (`M_TRIM_THRESHOLD`), growing it `top_pad` bytes at a time (`M_TOP_PAD`) — the
+    equivalent of `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647` in the environment.
+
+    It is process-wide and not undone (the heap keeps its high-water mark): meant for inference processes.
+
+    Args:
+        top_pad: bytes added to each heap extension.
+
+    Returns:
+        True when the settings were applied (Linux with glibc), False otherwise (nothing changed).
+    """
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    ok = mallopt(_M_MMAP_MAX, 0) == 1
+    ok = mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1 and ok
+    return mallopt(_M_TOP_PAD, int(top_pad)) == 1 and ok
