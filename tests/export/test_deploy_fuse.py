@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from export_helpers import randomize_bn
 from torch import nn
 
 from convwise import deploy
-from convwise.export.fuse import inplace_activations
+from convwise.export.fuse import FusedConv2d, inplace_activations
 
 
 class _ReusesConvOutput(nn.Module):
@@ -26,7 +28,7 @@ class _ReusesConvOutput(nn.Module):
 
 def test_relu_after_folded_conv_becomes_inplace_and_outputs_match(bn_net: nn.Module) -> None:
     x = torch.randn(4, 1, 28, 28)
-    fast = deploy.optimize(bn_net, example=x[:1])
+    fast = deploy.optimize(bn_net, example=x[:1], fuse=False)
     relus = [n for n, m in fast.model.named_modules() if isinstance(m, nn.ReLU)]
     assert relus and sorted(fast.inplace) == sorted(relus)
     assert all(m.inplace for m in fast.model.modules() if isinstance(m, nn.ReLU))
@@ -44,6 +46,7 @@ def test_activation_is_left_alone_when_the_conv_output_is_reused() -> None:
     assert inplace_activations(net, x) == []
     assert not net.act.inplace
     fast = deploy.optimize(net, example=x[:1])
+    assert fast.fused == [] and fast.inplace == []  # fusing the ReLU into the conv would be wrong too
     with torch.no_grad():
         torch.testing.assert_close(fast(x), net(x), rtol=deploy.RTOL, atol=deploy.ATOL)
 
@@ -57,24 +60,53 @@ def test_activation_on_the_model_input_is_left_alone() -> None:
     assert torch.equal(x, keep)
 
 
-def test_untraceable_model_switches_on_first_call() -> None:
+@pytest.mark.parametrize("fuse", [True, False])
+def test_untraceable_model_is_fused_or_switched_on_first_call(fuse: bool) -> None:
     from convwise.models import build
 
     torch.manual_seed(0)
     net = randomize_bn(build("mobilenet_v1", width_multiplier=0.25, resolution=64, num_classes=10))
-    fast = deploy.optimize(net)
-    assert fast.inplace_pending
+    fast = deploy.optimize(net, fuse=fuse)
+    assert fast.inplace_pending and fast.fuse_pending == fuse
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         ref = net(x)
     torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
-    assert len(fast.inplace) == 27  # one ReLU after each of the 27 convs
+    if fuse:  # each of the 27 convs is one oneDNN call with its ReLU; no ReLU module is left
+        assert len(fast.fused) == 27 and fast.inplace == []
+        assert sum(isinstance(m, FusedConv2d) for m in fast.modules()) == 27
+        assert not any(isinstance(m, nn.ReLU) for m in fast.modules())
+    else:
+        assert len(fast.inplace) == 27  # one ReLU after each of the 27 convs
     torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
 
 
-def test_inplace_can_be_switched_off(bn_net: nn.Module) -> None:
-    fast = deploy.optimize(bn_net, example=torch.randn(1, 1, 28, 28), inplace_act=False)
-    assert fast.inplace == []
+def test_fused_convs_match_with_relu6_and_a_conv_without_activation() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU6(),
+        nn.Conv2d(8, 8, 3, groups=8),
+        nn.Conv2d(8, 4, 1),
+    )
+    net = randomize_bn(net)
+    x = torch.randn(3, 3, 12, 12) * 4  # large enough for ReLU6 to clip
+    fast = deploy.optimize(net, example=x[:1])
+    assert fast.fused == ["0", "3", "4"]
+    kinds = [m.post_op for m in fast.modules() if isinstance(m, FusedConv2d)]
+    assert kinds == ["hardtanh", "none", "none"]
+    with torch.no_grad():
+        ref = net(x)
+    torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
+    clone = copy.deepcopy(fast)  # the packed weights are not copied, and are rebuilt on the next call
+    torch.testing.assert_close(clone(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
+
+
+def test_inplace_and_fusion_can_be_switched_off(bn_net: nn.Module) -> None:
+    fast = deploy.optimize(bn_net, example=torch.randn(1, 1, 28, 28), inplace_act=False, fuse=False)
+    assert fast.inplace == [] and fast.fused == []
+    assert not any(isinstance(m, FusedConv2d) for m in fast.modules())
     assert not any(m.inplace for m in fast.model.modules() if isinstance(m, nn.ReLU))
 
 
