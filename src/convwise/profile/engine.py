@@ -85,10 +85,37 @@ def _shapes(value: Any) -> list[list[int]]:
     return found
 
 
+def _width(t: torch.Tensor, width: int) -> int:
+    """Bytes per element of `t` in the profile: `width` for floating tensors, its own size otherwise."""
+    return width if t.is_floating_point() else t.element_size()
+
+
+def _activation_bytes(value: Any, width: int) -> int:
+    """Bytes of every tensor in `value` (nested tuples/lists/dicts), floating ones at `width` bytes each."""
+    total = 0
+
+    def walk(v: Any) -> None:
+        nonlocal total
+        if isinstance(v, torch.Tensor):
+            total += v.numel() * _width(v, width)
+        elif isinstance(v, (list, tuple)):
+            for item in v:
+                walk(item)
+        elif isinstance(v, dict):
+            for item in v.values():
+                walk(item)
+
+    walk(value)
+    return total
+
+
 def _build_nodes(
-    model: nn.Module,
+    model: nn.Module, width: int = 4
 ) -> tuple[dict[str, Node], dict[int, str], int, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Nodes with their own unique parameters and buffers; id → name; parameter bytes; unique tensors."""
+    """Nodes with their own unique parameters and buffers; id → name; parameter bytes; unique tensors.
+
+    `width` is the bytes per element of floating parameters in the profile's dtype (`Node.weight_bytes`).
+    """
     nodes: dict[str, Node] = {}
     ids: dict[int, str] = {}
     seen: set[int] = set()
@@ -106,6 +133,11 @@ def _build_nodes(
         if name:
             parent = name.rpartition(".")[0]
             nodes[parent].children.append(name)
+        # A "unit" reads its input and writes its output once: a leaf module, or a primitive convwise conv
+        # (SpecConv2d: its inner padding is an implementation detail), not nested in another unit.
+        leaf = not any(True for _ in module.children())
+        primitive = type(module).__name__ == "SpecConv2d" and atomic
+        node.unit = (leaf or primitive) and not _inside_unit(nodes, name)
         prefix = name + "." if name else ""
         for pname, p in module._parameters.items():
             if p is None:
@@ -118,6 +150,7 @@ def _build_nodes(
             params[prefix + pname] = p
             param_bytes += n * p.element_size()
             node.params += n
+            node.weight_bytes += n * _width(p, width)
             if p.requires_grad:
                 node.trainable_params += n
             else:
@@ -136,6 +169,14 @@ def _build_nodes(
     return nodes, ids, param_bytes, params, buffers
 
 
+def _inside_unit(nodes: dict[str, Node], name: str) -> bool:
+    while name:
+        name = name.rpartition(".")[0]
+        if nodes[name].unit:
+            return True
+    return False
+
+
 _MISSING = object()
 
 
@@ -143,7 +184,13 @@ class _State:
     """Mutable state of one profiling run shared by the hooks and the dispatch mode."""
 
     def __init__(
-        self, nodes: dict[str, Node], ids: dict[int, str], table: FormulaTable, *, meta: bool = True
+        self,
+        nodes: dict[str, Node],
+        ids: dict[int, str],
+        table: FormulaTable,
+        *,
+        meta: bool = True,
+        width: int = 4,
     ) -> None:
         self.tracker = FieldTracker(keep_alive=meta)
         self.nodes = nodes
@@ -155,6 +202,7 @@ class _State:
         self.cache: dict[Any, tuple[str, Formula | None]] = {}
         self.last_inputs: dict[str, list[list[int]]] = {}
         self.module_cache: dict[type, Any] = {}
+        self.width = width
 
     def add(self, node: Node, cost: OpCost, key: str) -> None:
         entry = node.ops.get(key)
@@ -185,6 +233,10 @@ class _State:
             node = self.nodes[name]
             node.calls += 1
             shapes = _shapes(args)
+            nbytes = _activation_bytes(args, self.width)
+            node.input_bytes += nbytes
+            if node.unit:
+                node.traffic_in += nbytes
             self.last_inputs[name] = shapes
             if node.input_shape is None and shapes:
                 node.input_shape = shapes[0]
@@ -200,6 +252,11 @@ class _State:
         name, known, formula = self.frames.pop()
         self.stack.pop()
         node = self.nodes[name]
+        if known:
+            nbytes = _activation_bytes(output, self.width)
+            node.output_bytes += nbytes
+            if node.unit:
+                node.traffic_out += nbytes
         if known and node.output_shape is None:
             shapes = _shapes(output)
             if shapes:
@@ -333,6 +390,7 @@ def _reset(nodes: dict[str, Node]) -> None:
         node.mults = node.acc_adds = node.bias_adds = node.mults_excluding_padding = node.other_ops = 0
         node.uncounted = {}
         node.ops = {}
+        node.input_bytes = node.output_bytes = node.traffic_in = node.traffic_out = 0
 
 
 def _one_line(exc: BaseException) -> str:
@@ -361,7 +419,8 @@ def profile(
         inputs: example input(s) instead of `input_size`: a tensor or a tuple of positional arguments
             (used with their own shapes, batch axis included).
         batch: N, the batch size prepended to `input_size` (op counts are for the whole batch).
-        dtype: dtype of the generated inputs (default: the model's floating dtype).
+        dtype: dtype of the generated inputs (default: the model's floating dtype); also the element
+            size of the byte counts (floating weights and activations are sized at this dtype).
         keras: count BatchNorm running mean/variance as non-trainable parameters (Keras' convention).
         formulas: a `FormulaTable` to use instead of the default, or a mapping op → formula (or module
             class → module formula) added to the default.
@@ -388,9 +447,10 @@ def profile(
         table = formulas
     else:
         table = DEFAULT_FORMULAS.merged(formulas) if formulas else DEFAULT_FORMULAS
-    nodes, ids, param_bytes, params, buffers = _build_nodes(model)
     model_device, model_dtype = _model_device_dtype(model)
     in_dtype = dtype or model_dtype
+    width = torch.empty((), dtype=in_dtype, device="meta").element_size()
+    nodes, ids, param_bytes, params, buffers = _build_nodes(model, width)
     report_name = name or type(model).__name__
     if input_size is None and inputs is None:
         return Report(
@@ -434,14 +494,15 @@ def profile(
     with torch.random.fork_rng(devices=rng_devices), torch.no_grad():
         if device == "meta":
             try:
-                _run(model, (params, buffers), _State(nodes, ids, table), meta_args, meta=True)
+                _run(model, (params, buffers), _State(nodes, ids, table, width=width), meta_args, meta=True)
             except _Failure as fail:
                 fallback = f"the model cannot run on the meta device ({_one_line(fail.exc)})"
                 _reset(nodes)
         if device == "real" or fallback is not None:
             ran_on = str(model_device)
             try:
-                _run(model, (params, buffers), _State(nodes, ids, table, meta=False), real_args, meta=False)
+                state = _State(nodes, ids, table, meta=False, width=width)
+                _run(model, (params, buffers), state, real_args, meta=False)
             except _Failure as fail:
                 where = f"`{fail.module}`" if fail.module else "the top-level forward"
                 raise config_error(

@@ -19,7 +19,7 @@ from convwise.core import config_error, fmt
 from convwise.profile.receptive import NO_FIELD, Field
 
 #: Version of the JSON layout (`summary.schema.json`); bumped on any incompatible change.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 #: Report statuses: every count known / some ops had no formula / the forward was not run.
 STATUSES: tuple[str, ...] = ("complete", "partial", "unavailable")
 #: The integer count keys of a row and of the totals (SPEC §3 keys first).
@@ -36,6 +36,10 @@ COUNT_KEYS: tuple[str, ...] = (
     "mults_excluding_padding",
     "other_ops",
     "buffers",
+    "weight_bytes",
+    "input_bytes",
+    "output_bytes",
+    "bytes_moved",
 )
 
 
@@ -65,6 +69,17 @@ class Node:
     mults_excluding_padding: int = 0
     other_ops: int = 0
     uncounted: dict[str, int] = field(default_factory=dict)
+    #: Bytes of the parameters the module owns (unique ones, at the profile's dtype).
+    weight_bytes: int = 0
+    #: Bytes of the module's tensor inputs / outputs, summed over its calls (its boundary).
+    input_bytes: int = 0
+    output_bytes: int = 0
+    #: True for a leaf module or a primitive convwise conv (SpecConv2d) not nested in another unit: the
+    #: modules whose activations count as memory traffic.
+    unit: bool = False
+    #: Activation bytes read / written by the units of this node (own; summed when a subtree is folded).
+    traffic_in: int = 0
+    traffic_out: int = 0
     #: op name → [calls, mults, adds, other ops] of the ops attributed to this module.
     ops: dict[str, list[int]] = field(default_factory=dict)
     #: Receptive field and jump of the module's (first call's) output (`convwise.profile.receptive.Field`).
@@ -99,6 +114,9 @@ class Node:
             "bias_adds",
             "mults_excluding_padding",
             "other_ops",
+            "weight_bytes",
+            "traffic_in",
+            "traffic_out",
         ):
             setattr(self, key, getattr(self, key) + getattr(other, key))
         for op, n in other.uncounted.items():
@@ -110,12 +128,27 @@ class Node:
 
     def has_own_counts(self) -> bool:
         """True when the module itself owns parameters/buffers or ran ops (beside its children)."""
-        return bool(self.params or self.buffers or self.mults or self.other_ops or self.uncounted)
+        return bool(
+            self.params
+            or self.buffers
+            or self.mults
+            or self.other_ops
+            or self.uncounted
+            or self.traffic_in
+            or self.traffic_out
+        )
 
 
-def _counts(node: Node, *, keras: bool, ran: bool) -> dict[str, Any]:
+def _counts(node: Node, *, keras: bool, ran: bool, boundary: bool = False) -> dict[str, Any]:
+    """Counts of a node; `boundary`: input/output bytes of the (folded) module itself, not its units'."""
     bn = node.bn_statistics if keras else 0
     adds = node.acc_adds + node.bias_adds
+    flops = node.mults + adds
+    if boundary or node.unit:
+        in_bytes, out_bytes = node.input_bytes, node.output_bytes
+    else:
+        in_bytes, out_bytes = node.traffic_in, node.traffic_out
+    moved = node.weight_bytes + node.traffic_in + node.traffic_out
     out: dict[str, Any] = {
         "params": node.params + bn,
         "trainable_params": node.trainable_params,
@@ -124,11 +157,16 @@ def _counts(node: Node, *, keras: bool, ran: bool) -> dict[str, Any]:
         "adds": adds,
         "bias_adds": node.bias_adds,
         "macs": node.mults,
-        "flops": node.mults + adds,
+        "flops": flops,
         "acc_adds": node.acc_adds,
         "mults_excluding_padding": node.mults_excluding_padding,
         "other_ops": node.other_ops,
         "buffers": node.buffers,
+        "weight_bytes": node.weight_bytes,
+        "input_bytes": in_bytes,
+        "output_bytes": out_bytes,
+        "bytes_moved": moved,
+        "arithmetic_intensity": flops / moved if moved and ran else None,
         "shared_params": node.shared_params,
         "uncounted_ops": dict(sorted(node.uncounted.items())),
     }
@@ -198,10 +236,20 @@ COLUMNS: dict[str, str] = {
     "flops": "FLOPs",
     "mults_excluding_padding": "Mults (no pad)",
     "other_ops": "Other ops",
+    "weight_bytes": "Weight B",
+    "input_bytes": "Input B",
+    "output_bytes": "Output B",
+    "bytes_moved": "Bytes moved",
+    "bytes": "Bytes moved",
+    "arithmetic_intensity": "FLOPs/B",
+    "intensity": "FLOPs/B",
     "status": "Status",
     "rf": "RF (jump)",
 }
 DEFAULT_COLUMNS: tuple[str, ...] = ("layer", "output_shape", "params", "macs", "other_ops")
+#: Short column names: `--columns bytes,intensity`.
+_ALIASES: dict[str, str] = {"bytes": "bytes_moved", "intensity": "arithmetic_intensity"}
+_ALIASES_CSV: dict[str, tuple[str]] = {k: (v,) for k, v in _ALIASES.items()}
 #: Headers of the table, including the compact receptive-field column used when the full one does not fit.
 _HEADERS: dict[str, str] = {**COLUMNS, "rf_size": "RF"}
 
@@ -261,6 +309,7 @@ class Report:
         src = self.nodes[name].ensure_info()
         total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
         total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
+        total.input_bytes, total.output_bytes = src.input_bytes, src.output_bytes
         total.spec = src.spec
         total.rf, total.rf_in = src.rf, src.rf_in
         stack = [name]
@@ -348,7 +397,7 @@ class Report:
             }
             if node.description:
                 row["description"] = node.description
-            row.update(_counts(node, keras=self.keras, ran=self.ran))
+            row.update(_counts(node, keras=self.keras, ran=self.ran, boundary=folded))
             row.update(self._field(node))
             rows.append(row)
         return rows
@@ -426,6 +475,14 @@ class Report:
             "non_trainable_params": "frozen parameters"
             + (" + BatchNorm running mean/variance (Keras view)" if self.keras else ""),
             "buffers": "elements of registered buffers (BatchNorm statistics, counters, …)",
+            "bytes": f"SPEC §2 memory at {self.dtype} (floating tensors at its element size): weight_bytes = "
+            "parameters the layer owns (unique, counted once; buffers not included); input_bytes / "
+            "output_bytes = the module's tensor inputs / outputs summed over its calls; bytes_moved = "
+            "weights + inputs + outputs; arithmetic_intensity = flops / bytes_moved. A folded row shows its "
+            "own input/output but moves the sum over the layers inside it (a composite conv: Σ over "
+            "stages, as convwise.core.layer_cost). Totals: weights of the unique parameters + activations "
+            "summed over the leaf layers = the traffic if every layer reads its input and writes its "
+            "output once (functional ops outside leaf modules not included)",
             "receptive_field": "receptive field and jump (H, W) of a layer's output in input pixels, padding "
             "included: r ← r + d·(k−1)·j, j ← j·s from r = j = 1 (SPEC §2); branches take the largest; "
             "global = every position mixed (global pooling, flatten → linear): r + (size−1)·j",
@@ -459,6 +516,12 @@ class Report:
 
     @staticmethod
     def _cell(row: dict[str, Any], key: str, *, plain: bool) -> str:
+        key = _ALIASES.get(key, key)
+        if key == "arithmetic_intensity":
+            value = row.get(key)
+            if value is None:
+                return ""
+            return repr(value) if plain else f"{value:,.2f}"
         if key == "layer":
             return f"{row['name']} ({row['type']})"
         if key == "rf":
@@ -498,12 +561,13 @@ class Report:
             "input_shape",
             "output_shape",
             *COUNT_KEYS,
+            "arithmetic_intensity",
             "status",
             "receptive_field",
             "jump",
             "receptive_field_global",
         ]
-        expand = {"layer": ("name", "type"), "rf": ("receptive_field", "jump")}
+        expand = {"layer": ("name", "type"), "rf": ("receptive_field", "jump"), **_ALIASES_CSV}
         keys = [part for k in keys for part in expand.get(k, (k,))]
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
