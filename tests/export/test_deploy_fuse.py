@@ -110,6 +110,21 @@ def test_inplace_and_fusion_can_be_switched_off(bn_net: nn.Module) -> None:
     assert not any(m.inplace for m in fast.model.modules() if isinstance(m, nn.ReLU))
 
 
+def test_weights_are_packed_per_thread_count_and_shape(bn_net: nn.Module) -> None:
+    """oneDNN's packed layout depends on the thread count it was packed for (5x slower if reused)."""
+    from convwise.export.roofline import threads
+
+    x = torch.randn(2, 1, 28, 28)
+    fast = deploy.optimize(bn_net, example=x[:1])
+    with torch.no_grad():
+        ref = bn_net(x)
+    for n in (1, 2, 1):
+        with threads(n):
+            torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
+    conv = next(m for m in fast.modules() if isinstance(m, FusedConv2d))
+    assert {(n, shape[0]) for n, shape in conv._packed} >= {(1, 2), (2, 2)}
+
+
 @pytest.mark.slow
 def test_compiled_path_packs_weights_and_fuses_relu(bn_net: nn.Module) -> None:
     """Inductor's own counters show the oneDNN weight prepacking and conv+ReLU fusion of `freezing`."""

@@ -3,8 +3,9 @@
 Backends (names used in tables and `--backends`):
 
 - `eager`          the model as given, NCHW, eval mode, `torch.inference_mode`.
-- `optimized`      `convwise.deploy.optimize(model)`: BatchNorm folded, channels-last, inference mode.
-- `compiled`       the same, wrapped with `torch.compile` (compiled during warm-up).
+- `optimized`      `convwise.deploy.optimize(model)`: BatchNorm folded, channels-last, each conv one oneDNN
+                   call with prepacked weights and its ReLU fused, inference mode.
+- `compiled`       `optimize(compile=True)`: Inductor with freezing (compiled during warm-up, per batch size).
 - `ort-fp32`       onnxruntime, a default `InferenceSession` (all graph optimisations), fp32 ONNX export.
 - `ort-int8-dyn`   onnxruntime on the dynamic int8 model.
 - `ort-int8-qdq`   onnxruntime on the static (QDQ) int8 model (calibrated on random inputs unless given data).
