@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,32 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT / SIGTERM until the block ends, then raise `KeyboardInterrupt` if one came.
+
+    A Ctrl-C landing inside `torch.save` would otherwise surface as an error from its C++ writer instead
+    of a clean, resumable stop. Outside the main thread (where handlers cannot be set) it does nothing.
+    """
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if pending:
+        raise KeyboardInterrupt
+
+
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """`torch.save(obj)` to `path` so that `path` is always either the old or the complete new file.
 
@@ -38,6 +66,12 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with deferred_interrupts():
+        _atomic_save(obj, path)
+    return path
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp_name, _umask_mode())
@@ -56,7 +90,6 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    return path
 
 
 def atomic_write_text(text: str, path: str | Path) -> Path:

@@ -243,9 +243,13 @@ def train(
     if not isinstance(model, torch.nn.Module):
         raise config_error("`model` must build a torch.nn.Module.", model=config.model)
     if resume_state is None and ctx.is_main:
-        from convwise.train.summary import print_summary
+        from convwise.profile import profile
 
-        print_summary(model, input_shape, console, title=f"Model: {config.model}")
+        model.eval()  # inference costs in the summary; the model is fresh, so nothing else changes
+        report = profile(model, input_shape, name=config.model)
+        model.train()
+        text = report.render(width=max(console.width, 120)).rstrip()
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     net: torch.nn.Module = model
