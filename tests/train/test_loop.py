@@ -155,7 +155,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(fashion_dir, tmp_path, sig)
         time.sleep(0.05)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert f"resume with: convwise train --resume {run}" in err
     progress = read_checkpoint(run / "last.pt", expected_format="convwise-resume/1")["progress"]
     assert progress["epoch"] >= 1 and progress["finished"] is False
