@@ -138,6 +138,12 @@ def test_compiled_path_packs_weights_and_fuses_relu(bn_net: nn.Module) -> None:
     torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
     assert counters["inductor"]["mkldnn_conv_weight_pack_matcher_count"] >= 1
     assert counters["inductor"]["mkldnn_unary_fusion_matcher_count"] >= 1
+    from convwise.export.roofline import threads
+
+    other = 2 if torch.get_num_threads() == 1 else 1
+    with threads(other):  # a second thread count gets its own compiled (and packed) copy
+        torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
+    assert len(fast._by_threads) == 2
 
 
 def test_tune_allocator_reports_whether_it_applied() -> None:

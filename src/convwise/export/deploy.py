@@ -45,6 +45,7 @@ class OptimizedModel(nn.Module):
         inplace_pending: bool = False,
         fused: list[str] | None = None,
         fuse_pending: bool = False,
+        compile_mode: str | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -57,6 +58,8 @@ class OptimizedModel(nn.Module):
         self.fused = list(fused or [])
         self.fuse_pending = fuse_pending
         self._compiled_for: set[tuple[Any, ...]] = set()
+        self._compile_mode = compile_mode
+        self._by_threads: dict[int, nn.Module] = {torch.get_num_threads(): model} if compiled else {}
 
     def forward(self, x: torch.Tensor) -> Any:
         """Run the model on `x` (N, C, H, W) in inference mode; the result does not track gradients."""
@@ -73,13 +76,25 @@ class OptimizedModel(nn.Module):
             base = getattr(self.model, "_orig_mod", self.model)
             self.inplace = inplace_activations(base, x)
             self.inplace_pending = False
-        if self.compiled:  # freezing for the compilation a new input shape triggers (dynamic=False)
-            key = (tuple(x.shape), x.dtype, x.stride())
+        if self.compiled:
+            # Freezing packs the weights for the thread count at compile time (a packing for 1 thread ran
+            # far slower at 2): one compiled copy per thread count. Freezing is switched on for the
+            # compilation a new input shape triggers (dynamic=False).
+            n = torch.get_num_threads()
+            model = self._by_threads.get(n)
+            if model is None:
+                base = getattr(self.model, "_orig_mod", self.model)
+                model = self._by_threads[n] = torch.compile(  # type: ignore[assignment]
+                    copy.deepcopy(base), mode=self._compile_mode, dynamic=False
+                )
+            key = (n, tuple(x.shape), x.dtype, x.stride())
             if key not in self._compiled_for:
                 with torch.inference_mode(), _inductor_freezing(True):
-                    out = self.model(x)
+                    out = model(x)
                 self._compiled_for.add(key)
                 return out
+            with torch.inference_mode():
+                return model(x)
         with torch.inference_mode():
             return self.model(x)
 
@@ -128,9 +143,9 @@ def optimize(
             (without it, they are found and folded on the first call).
         fold_bn: fold BatchNorm into the preceding conv.
         channels_last: use the channels-last (NHWC) memory format for weights and inputs.
-        compile: wrap the inner module with `torch.compile(dynamic=False)` (compilation happens on the
-            first call of each input shape), with Inductor's `freezing` (weights become constants,
-            prepacked for oneDNN, conv + ReLU fused into one oneDNN primitive).
+        compile: wrap the inner module with `torch.compile(dynamic=False)` (compiled on the first call
+            of each input shape; one compiled copy per thread count), with Inductor's `freezing` (weights
+            become constants, prepacked for oneDNN, conv + ReLU fused into one oneDNN primitive).
         compile_mode: a `torch.compile` mode (e.g. "max-autotune-no-cudagraphs"), also with freezing.
         inplace_act: switch activations that consume a conv's output to `inplace=True` when an example
             pass shows it is safe (see `convwise.export.fuse`); needs `fold_bn` to find the pairs' inputs.
@@ -181,7 +196,7 @@ def optimize(
         # freezing is switched on around each call (`_inductor_freezing`); one graph per input shape
         inner = torch.compile(inner, mode=compile_mode, dynamic=False)  # type: ignore[assignment]
     return OptimizedModel(
-        inner, folded, channels_last, compile, pending, acts, acts_pending, convs, convs_pending
+        inner, folded, channels_last, compile, pending, acts, acts_pending, convs, convs_pending, compile_mode
     ).eval()
 
 
