@@ -13,7 +13,13 @@ keras = pytest.importorskip("keras", reason="keras (test-only dependency, extra 
 from torch import nn  # noqa: E402
 
 from convwise.models import build  # noqa: E402
-from convwise.models._count import keras_param_counts  # noqa: E402
+from convwise.profile import profile  # noqa: E402
+
+
+def keras_param_counts(model: nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable) of the profile's Keras view (BatchNorm statistics non-trainable)."""
+    totals = profile(model, keras=True).totals
+    return totals["trainable_params"], totals["non_trainable_params"]
 
 
 def _count(weights: list) -> int:

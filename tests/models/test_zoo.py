@@ -2,19 +2,66 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from convwise.core import ConfigError
+from convwise.core import ConfigError, layer_cost
 from convwise.layers import ConvVariant
 from convwise.models import build, get_entry, list_models, register
-from convwise.models._count import conv_like_modules, count_model
 from convwise.models.mobilenet import MOBILENET_V1_BLOCKS
+from convwise.models.whatif import conv_like_modules
+from convwise.profile import profile
+from convwise.profile.breakdown import counted_layers
 
 
 def _numel(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """A conv or fully connected row of the profile, with core's cost of a conv (for cross-checks)."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    cost: Any  # core's LayerCost of a conv, None for a fully connected layer
+
+
+@dataclass(frozen=True)
+class _Counted:
+    layers: tuple[_Layer, ...]
+    macs: int
+    counted_params: int
+    params: int
+
+    def by_name(self) -> dict[str, _Layer]:
+        return {layer.name: layer for layer in self.layers}
+
+
+def count_model(model: nn.Module, shape: tuple[int, ...]) -> _Counted:
+    """The zoo's counts as `convwise paper` takes them from `convwise.profile` (an eval-mode copy)."""
+    report = profile(copy.deepcopy(model).eval(), shape)
+    layers = []
+    for row, spec in counted_layers(report):
+        cost = None if spec is None else layer_cost(spec, tuple(row["input_shape"][1:]))
+        kind = "linear" if spec is None else spec.kind
+        out = tuple(row["output_shape"][1:])
+        layers.append(_Layer(row["name"], kind, out, row["params"], row["macs"], cost))
+    return _Counted(
+        tuple(layers),
+        sum(layer.macs for layer in layers),
+        sum(layer.params for layer in layers),
+        report.totals["params"],
+    )
 
 
 ZOO_CONFIGS = [
@@ -49,6 +96,7 @@ def test_forward_and_counts_equal_numel(name: str, config: dict) -> None:
     # every conv's core params equal its torch numel; convs + linears + BN affine = numel of the model
     for layer_name, module in conv_like_modules(model):
         assert counted.by_name()[layer_name].params == _numel(module), layer_name
+        assert counted.by_name()[layer_name].cost.counts.params == _numel(module), layer_name
     bn = sum(_numel(m) for m in model.modules() if isinstance(m, nn.BatchNorm2d))
     assert counted.counted_params + bn == _numel(model) == counted.params
     # output shapes from core equal the real forward
@@ -218,9 +266,15 @@ def test_mobilenet_v2_residuals() -> None:
     ],
 )
 def test_counts_agree_with_the_dispatch_level_profiler(name: str, config: dict) -> None:
-    profile = pytest.importorskip("convwise.profile").profile
     model = build(name, device="meta", **config)
     shape = get_entry(name).shape_for(**config)
     report = profile(model, shape)
     counted = count_model(model, shape)
+    # every MAC of a zoo model is in its convs and fully connected layers (the papers' convention)
     assert (report.totals["macs"], report.totals["params"]) == (counted.macs, counted.params)
+    # PyTorch's own count: 2 FLOPs per multiply-accumulate of conv / mm / addmm
+    flops = FlopCounterMode(display=False)
+    with flops, torch.no_grad():
+        copy.deepcopy(model).eval()(torch.empty(1, *shape, device="meta"))
+    assert flops.get_total_flops() == 2 * counted.macs
+    assert counted.params == _numel(model)

@@ -7,9 +7,9 @@ DS-CNN — Y. Zhang, N. Suda, L. Lai, V. Chandra, "Hello Edge: Keyword Spotting 
 arXiv:1711.07128 (2017): the summary of the best DS-CNN models (memory in KB of 8-bit weights and
 activations, operations per inference), also in the README table of ARM-software/ML-KWS-for-MCU.
 
-Our numbers: conv costs from `convwise.core.layer_cost`, a Linear costs in·out MACs; parameters are
-counted layers (convs + fully connected; BatchNorm excluded, as in the paper). Every figure is exact;
-it is rounded only to compare with the published one at the paper's own precision.
+Our numbers come from `convwise.profile` (conv costs from `convwise.core`, a Linear costs in·out MACs);
+parameters are counted layers (convs + fully connected; BatchNorm excluded, as in the paper). Every
+figure is exact; it is rounded only to compare with the published one at the paper's own precision.
 """
 
 from __future__ import annotations
@@ -200,13 +200,38 @@ def _pub(value: float) -> Published:
     return Published(value, _decimals(value))
 
 
-def _mobilenet_counts(**config: Any) -> Any:
-    from convwise.models._count import count_model
-    from convwise.models.registry import build
+@dataclass(frozen=True)
+class _Counts:
+    """A model's profile: its conv and fully connected layers (row, spec) and their totals."""
 
-    model = build("mobilenet_v1", device="meta", **config)
+    model: Any
+    layers: tuple[tuple[dict[str, Any], Any], ...]
+    macs: int
+    counted_params: int
+    params: int
+
+
+def _count(name: str, input_shape: tuple[int, int, int], **config: Any) -> _Counts:
+    """Profile a zoo model (built on the meta device, in eval mode) on one sample of `input_shape`."""
+    from convwise.models.registry import build
+    from convwise.profile import profile
+    from convwise.profile.breakdown import counted_layers
+
+    model = build(name, device="meta", **config).eval()
+    report = profile(model, input_shape)
+    layers = tuple(counted_layers(report))
+    return _Counts(
+        model,
+        layers,
+        sum(row["macs"] for row, _ in layers),
+        sum(row["params"] for row, _ in layers),
+        report.totals["params"],
+    )
+
+
+def _mobilenet_counts(**config: Any) -> _Counts:
     res = config.get("resolution", 224)
-    return count_model(model, (3, res, res))
+    return _count("mobilenet_v1", (3, res, res), **config)
 
 
 def _mc(macs: int, params: int, pub_macs: float | None, pub_params: float | None) -> tuple[Cell, Cell]:
@@ -295,15 +320,32 @@ def layer_type(kind: str, kernel: tuple[int, int] | None) -> str:
     return f"Conv {k}"
 
 
+def _table2_type(row: dict[str, Any], spec: Any) -> str | None:
+    """Table 2's layer type of a profile row (None: not a conv or fully connected layer)."""
+    if spec is not None:
+        return layer_type(spec.kind, spec.kernel_size)
+    return layer_type("linear", None) if row.get("kind") == "linear" else None
+
+
+def _weight_params(model: Any, row: dict[str, Any], spec: Any) -> int:
+    """Weights of a counted layer, biases left out: from its conv spec, or a Linear's weight."""
+    if spec is not None:
+        return sum(stage.weight_params() for stage in spec.stages)
+    name = "" if row["name"] == "(top level)" else row["name"]
+    return int(model.get_submodule(name).weight.numel())
+
+
 def mobilenet_table2() -> Table:
     """Table 2: share of Mult-Adds and parameters by layer type (α = 1, 224)."""
+    from convwise.profile.breakdown import by_layer_type
+
     c = _mobilenet_counts()
-    macs: dict[str, int] = {}
-    params: dict[str, int] = {}
-    for layer in c.layers:
-        t = layer_type(layer.kind, layer.kernel_size)
-        macs[t] = macs.get(t, 0) + layer.macs
-        params[t] = params.get(t, 0) + layer.weight_params
+    layers = [({**row, "weight_params": _weight_params(c.model, row, spec)}, spec) for row, spec in c.layers]
+    groups = {
+        g["type"]: g for g in by_layer_type(layers, _table2_type, keys=("macs", "weight_params"), shares=())
+    }
+    macs = {t: g["macs"] for t, g in groups.items()}
+    params = {t: g["weight_params"] for t, g in groups.items()}
     total_m, total_p = sum(macs.values()), sum(params.values())
     rows = []
     for label, pm, pp in MOBILENET_TABLE2:
@@ -384,13 +426,9 @@ def mobilenet_table3() -> Table:
 
 def mobilenetv2_table() -> Table:
     """MobileNet v2: MACs and params of the published checkpoints (1001 classes)."""
-    from convwise.models._count import count_model
-    from convwise.models.registry import build
-
     rows = []
     for alpha, res, macs, params in MOBILENETV2_CHECKPOINTS:
-        model = build("mobilenet_v2", width_multiplier=alpha, resolution=res, num_classes=1001, device="meta")
-        c = count_model(model, (3, res, res))
+        c = _count("mobilenet_v2", (3, res, res), width_multiplier=alpha, resolution=res, num_classes=1001)
         rows.append(
             Row(
                 f"mobilenet_v2_{alpha}_{res}",
@@ -414,15 +452,12 @@ def mobilenetv2_table() -> Table:
 
 def dscnn_figures(size: str) -> dict[str, int]:
     """Our exact DS-CNN figures: MACs, folded params, peak activations, conv outputs, ops."""
-    from convwise.models._count import count_model
-    from convwise.models.registry import build
-
-    model = build("ds_cnn", size=size, device="meta")
-    c = count_model(model, (1, 49, 10))
-    conv_layers = [layer for layer in c.layers if layer.kind != "linear"]
-    folded = c.counted_params + sum(layer.output_shape[0] for layer in conv_layers)
-    peak = max(_numel(layer.input_shape) + _numel(layer.output_shape) for layer in c.layers)
-    outputs = sum(_numel(layer.output_shape) for layer in conv_layers)
+    c = _count("ds_cnn", (1, 49, 10), size=size)
+    convs = [(row, spec) for row, spec in c.layers if spec is not None]
+    folded = c.counted_params + sum(spec.out_channels for _, spec in convs)
+    # shapes of one sample (batch 1): the numel of (1, C, H, W) is that of (C, H, W)
+    peak = max(_numel(row["input_shape"]) + _numel(row["output_shape"]) for row, _ in c.layers)
+    outputs = sum(_numel(row["output_shape"]) for row, _ in convs)
     return {
         "macs": c.macs,
         "flops_folded": 2 * c.macs,
@@ -436,7 +471,7 @@ def dscnn_figures(size: str) -> dict[str, int]:
     }
 
 
-def _numel(shape: tuple[int, ...]) -> int:
+def _numel(shape: list[int] | tuple[int, ...]) -> int:
     n = 1
     for v in shape:
         n *= v

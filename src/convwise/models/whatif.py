@@ -3,9 +3,9 @@
 `whatif(model, "separable")` deep-copies the model and replaces every eligible convolution — a standard
 one (groups = 1) with a kernel larger than 1×1, optionally restricted to names matching a glob — by a
 `convwise.layers` module with the same in/out channels, stride, padding and dilation, so every output
-shape is kept. The report lists each replaced layer's params and MACs before and after (from
-`convwise.core`), the measured MAC ratio beside the theory (separable: 1/Cout + 1/(kh·kw)), and totals.
-The original model is never modified.
+shape is kept. The report lists each replaced layer's params (from its `convwise.core` spec) and MACs
+(from `convwise.profile`, run on an eval-mode copy) before and after, the measured MAC ratio beside the
+theory (separable: 1/Cout + 1/(kh·kw)), and totals. The original model is never modified.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from torch import nn
 
 from convwise.core import ConfigError, LayerSpec, config_error, layer_cost, make_spec, scale_channels
 from convwise.core.spec import BIAS_POLICIES
-from convwise.layers import build_layer
-from convwise.models._count import ModelCount, conv_like_modules, count_model, spec_of, unique_params
+from convwise.layers import ConvVariant, SpecConv2d, build_layer, classify_conv
+from convwise.profile import Report, profile
+from convwise.profile.breakdown import counted_layers
 
 REWRITE_KINDS: tuple[str, ...] = ("separable", "grouped", "grouped-separable")
 
@@ -207,6 +208,30 @@ class WhatIfResult:
         }
 
 
+def conv_like_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Outermost convolution modules: convwise variants, lone `SpecConv2d`, plain `nn.Conv2d`."""
+    found: list[tuple[str, nn.Module]] = []
+    covered: list[str] = []
+    for name, module in model.named_modules():
+        if any(name == c or name.startswith(c + ".") for c in covered):
+            continue
+        if isinstance(module, (ConvVariant, SpecConv2d, nn.Conv2d)):
+            found.append((name, module))
+            covered.append(name)
+    return found
+
+
+def spec_of(module: nn.Module) -> LayerSpec:
+    """The `LayerSpec` of a conv-like module (a lone `SpecConv2d` keeps its spec's padding)."""
+    if isinstance(module, ConvVariant):
+        return module.spec
+    if isinstance(module, SpecConv2d):
+        stage = module.spec
+        base = classify_conv(module.conv)  # kind from channels/groups/kernel; padding from the spec
+        return LayerSpec(base.kind, (stage,), depth_multiplier=base.depth_multiplier, groups=base.groups)
+    return classify_conv(module)
+
+
 def _new_spec(before: LayerSpec, rw: Rewrite) -> LayerSpec:
     st = before.stages[0]
     policy = rw.bias_policy or ("keras" if st.bias else "none")
@@ -300,21 +325,48 @@ def _shapes(value: Any) -> Any:
 
 
 def output_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> Any:
-    """Shapes of the model's output(s) for one sample, from a meta-device copy."""
+    """Shapes of the model's output(s) for one sample, from a meta-device copy.
+
+    Raises:
+        ConfigError: if the forward pass fails on the meta device with that input shape.
+    """
     twin = copy.deepcopy(model).to("meta").eval()
-    with torch.no_grad():
-        return _shapes(twin(torch.empty(1, *input_shape, device="meta")))
+    try:
+        with torch.no_grad():
+            return _shapes(twin(torch.empty(1, *input_shape, device="meta")))
+    except Exception as exc:
+        raise config_error(
+            f"The model cannot run on this input shape: {type(exc).__name__}: {exc}",
+            input_shape=input_shape,
+        ) from exc
 
 
-def _per_name(count: ModelCount) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], int]]:
-    out: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
-    for layer in count.layers:
-        if layer.name in out:
-            i, o, m = out[layer.name]
-            out[layer.name] = (i, o, m + layer.macs)
-        else:
-            out[layer.name] = (layer.input_shape, layer.output_shape, layer.macs)
-    return out
+def _profile_eval(model: nn.Module, shape: tuple[int, ...]) -> Report:
+    """`convwise.profile` of `model` (one of our own copies) in eval mode; its modes are restored after.
+
+    Raises:
+        ConfigError: a model that does not run on one sample of `shape`.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        return profile(model, shape)
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _layer(report: Report, name: str) -> tuple[tuple[int, ...], tuple[int, ...], int] | None:
+    """(input shape, output shape) of one sample at the first call, and MACs of all calls; None if not run."""
+    node = report.nodes.get(name)
+    if node is None or not node.calls or not node.input_shape or not node.output_shape:
+        return None
+    return tuple(node.input_shape[1:]), tuple(node.output_shape[1:]), report.subtree(name).mults
+
+
+def _counted_macs(report: Report) -> int:
+    """MACs of the convolutions and fully connected layers (other layers' work is not included)."""
+    return sum(row["macs"] for row, _ in counted_layers(report))
 
 
 def whatif(
@@ -360,11 +412,14 @@ def whatif(
             "`input_shape` (C, H, W) is needed to count MACs and check shapes.", input_shape=None
         )
     shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise config_error(
+            "`input_shape` must be three positive integers (C, H, W).", input_shape=input_shape
+        )
     if width_multiplier is not None:
         scale_channels(1, width_multiplier)  # validates α
-    before_count = count_model(model, shape)  # type: ignore[arg-type]
-    before_layers = _per_name(before_count)
     new = copy.deepcopy(model)
+    before = _profile_eval(new, shape)  # the copy, before any rewrite: the original is never touched
     replaced_specs: list[tuple[str, LayerSpec, LayerSpec]] = []
     skipped: list[SkippedLayer] = []
     for name, module in conv_like_modules(new):
@@ -378,7 +433,7 @@ def whatif(
             skipped.append(SkippedLayer(name, "1×1 kernel (nothing to separate)", False))
             continue
         try:
-            after = _new_spec(spec, rw)
+            new_spec = _new_spec(spec, rw)
         except ConfigError as exc:
             skipped.append(SkippedLayer(name, str(exc), True))
             continue
@@ -386,27 +441,26 @@ def whatif(
         device = weight.device if weight is not None else None
         dtype = weight.dtype if weight is not None else None
         with torch.random.fork_rng(devices=[]):  # new weights do not disturb the caller's CPU RNG stream
-            layer = build_layer(after, device=device, dtype=dtype)
+            layer = build_layer(new_spec, device=device, dtype=dtype)
         layer.train(module.training)
         if name:
             _set_child(new, name, layer)
         else:
             new = layer
-        replaced_specs.append((name, spec, after))
+        replaced_specs.append((name, spec, new_spec))
     if only is not None and not replaced_specs and not skipped:
         raise config_error("No convolution matches `only`.", only=only)
-    after_count = count_model(new, shape)  # type: ignore[arg-type]
-    after_layers = _per_name(after_count)
-    out_before = output_shapes(model, shape)  # type: ignore[arg-type]
-    out_after = output_shapes(new, shape)  # type: ignore[arg-type]
+    after = _profile_eval(new, shape)
+    out_before = output_shapes(model, shape)
+    out_after = output_shapes(new, shape)
     if out_before != out_after:
         raise config_error(
             "The rewrite changed the model's output shape.", before=out_before, after=out_after
         )
     replaced: list[ReplacedLayer] = []
-    for name, spec, after in replaced_specs:
-        b = before_layers.get(name)
-        a = after_layers.get(name)
+    for name, spec, new_spec in replaced_specs:
+        b = _layer(before, name)
+        a = _layer(after, name)
         if b is not None and a is not None and b[1] != a[1]:
             raise config_error(
                 "The rewrite changed a layer's output shape.", layer=name, before=b[1], after=a[1]
@@ -417,11 +471,11 @@ def whatif(
             ReplacedLayer(
                 name,
                 spec,
-                after,
+                new_spec,
                 in_shape,  # type: ignore[arg-type]
                 b[1] if b is not None else None,
                 sum(s.weight_params() + s.bias_params() for s in spec.stages),
-                sum(s.weight_params() + s.bias_params() for s in after.stages),
+                sum(s.weight_params() + s.bias_params() for s in new_spec.stages),
                 b[2] if b is not None else None,
                 a[2] if a is not None else None,
                 theory,
@@ -448,13 +502,13 @@ def whatif(
     return WhatIfResult(
         new,
         rw,
-        shape,  # type: ignore[arg-type]
+        shape,
         tuple(replaced),
         tuple(skipped),
-        unique_params(model),
-        unique_params(new),
-        before_count.macs,
-        after_count.macs,
+        before.totals["params"],
+        after.totals["params"],
+        _counted_macs(before),
+        _counted_macs(after),
         out_after,
         width_multiplier,
         notes,

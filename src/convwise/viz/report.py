@@ -49,12 +49,10 @@ def _conv_explanation(module: Any, input_shape: list[int] | None) -> dict[str, A
     spec = classify_conv(module)
     chw = (input_shape[1], input_shape[2], input_shape[3])
     cost = layer_cost(spec, chw)
-    kh, kw = spec.kernel_size
     return {
         "figure_key": f"{spec.describe()} @ {chw[0]}x{chw[1]}x{chw[2]}",
         "layer_spec": spec,
         "spec": spec.describe(),
-        "group": f"{spec.kind} {kh}x{kw}",
         "lines": [e.text() for e in cost.explanations if e.quantity in KEY_QUANTITIES],
         "more": [e.text() for e in cost.explanations if e.quantity not in KEY_QUANTITIES],
         "compare": _compare_variants(spec, chw),
@@ -144,7 +142,7 @@ def _linear_explanation(module: Any, row: dict[str, Any]) -> dict[str, Any] | No
     ]
     if bias:
         lines.append(f"bias additions = rows·out = {rows:,}·{o:,} = {rows * o:,}")
-    return {"spec": f"linear {i}→{o}", "group": "linear", "lines": lines}
+    return {"spec": f"linear {i}→{o}", "lines": lines}
 
 
 def _generic_explanation(row: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +159,7 @@ def _generic_explanation(row: dict[str, Any]) -> dict[str, Any]:
         lines.append(f"ops without a cost formula (not counted, not 0): {ops}")
     if not lines:
         lines.append("no parameters and no counted operations")
-    return {"spec": row.get("type", ""), "group": row.get("type", "other"), "lines": lines}
+    return {"spec": row.get("type", ""), "lines": lines}
 
 
 def standard_equivalent(model: Any, layers: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -332,31 +330,23 @@ def report_data(
     """
     from convwise.models.whatif import whatif as run_whatif
     from convwise.profile import profile
+    from convwise.profile.breakdown import by_layer_type, layer_rows, layer_type
 
     shape = tuple(int(v) for v in input_shape)
-    summary = profile(model, shape, name=name).to_dict()
+    report = profile(model, shape, name=name)
+    summary = report.to_dict()
+    layers = layer_rows(report)
     modules = dict(model.named_modules())
     explanations: list[dict[str, Any]] = []
-    groups: dict[str, dict[str, Any]] = {}
-    for row in summary["layers"]:
+    for row, spec in layers:
         module = modules.get(row["name"])
         info = None
         if module is not None:
             info = _conv_explanation(module, row.get("input_shape")) or _linear_explanation(module, row)
         info = info or _generic_explanation(row)
+        info["group"] = layer_type(row, spec)  # the same groups as `by_type`
         explanations.append(info)
-        key = info["group"]
-        g = groups.setdefault(
-            key, {"type": key, "layers": 0, "params": 0, "macs": 0, "flops": 0, "other_ops": 0}
-        )
-        g["layers"] += 1
-        for k in ("params", "macs", "flops", "other_ops"):
-            g[k] += int(row.get(k) or 0)
-    totals = summary["totals"]
-    by_type = sorted(groups.values(), key=lambda g: (-g["macs"], -g["params"], g["type"]))
-    for g in by_type:
-        g["macs_share"] = g["macs"] / totals["macs"] if totals["macs"] else 0.0
-        g["params_share"] = g["params"] / totals["params"] if totals["params"] else 0.0
+    by_type = by_layer_type(layers, totals=summary["totals"])
     whatifs: list[dict[str, Any]] = []
     for to in whatif:
         try:
