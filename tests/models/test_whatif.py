@@ -210,3 +210,24 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert "`--config` must be KEY=VALUE" in capsys.readouterr().err
     assert main(["whatif", "kws_cnn", "--only", "nothing*"]) == 2
     assert "No convolution matches `only`" in capsys.readouterr().err
+
+
+def test_model_that_is_one_conv_counts_its_rewrite_once() -> None:
+    # the rewritten root is a SeparableConv2d: its stages must not be counted beside it
+    conv = nn.Conv2d(3, 8, 3)
+    result = whatif(conv, "separable", input_shape=(3, 8, 8))
+    depthwise, pointwise = 3 * 6 * 6 * 9, 3 * 8 * 6 * 6
+    assert result.macs_before == 8 * 6 * 6 * 3 * 9
+    assert result.macs_after == result.replaced[0].macs_after == depthwise + pointwise
+    assert result.params_after == sum(p.numel() for p in result.model.parameters())
+    assert isinstance(conv, nn.Conv2d) and conv.training  # the original is untouched
+
+
+def test_training_mode_model_is_counted_in_eval_and_keeps_its_modes() -> None:
+    from convwise.models import build
+
+    # BatchNorm on 1×1 maps with one sample fails in training mode: counts are taken in eval mode
+    model = build("mobilenet_v2", resolution=32, device="meta")
+    result = whatif(model, "separable", input_shape=(3, 32, 32))
+    assert model.training and all(m.training for m in result.model.modules())
+    assert result.macs_before > result.macs_after > 0
