@@ -167,9 +167,12 @@ def run(args: argparse.Namespace) -> int:
             import signal
 
             signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
-    from convwise.train.distributed import init_distributed
+    from convwise.train.distributed import init_distributed, shutdown_distributed
 
-    if not init_distributed().is_main:
+    ctx = init_distributed()
+    ctx.barrier()  # every rank done (rank 0 has written results and plots) before the group is torn down
+    shutdown_distributed(ctx)
+    if not ctx.is_main:
         return 0
     if args.json:
         summary = {k: v for k, v in results.items() if k != "test"}
