@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from convwise.core import config_error, fmt
+from convwise.core import COUNT_FIELDS, config_error, fmt
 from convwise.profile.receptive import NO_FIELD, Field
 
 #: Version of the JSON layout (`summary.schema.json`); bumped on any incompatible change.
@@ -24,14 +24,7 @@ SCHEMA_VERSION = "1.2"
 STATUSES: tuple[str, ...] = ("complete", "partial", "unavailable")
 #: The integer count keys of a row and of the totals (SPEC §3 keys first).
 COUNT_KEYS: tuple[str, ...] = (
-    "params",
-    "trainable_params",
-    "non_trainable_params",
-    "mults",
-    "adds",
-    "bias_adds",
-    "macs",
-    "flops",
+    *COUNT_FIELDS,  # SPEC §3's keys, as convwise.core defines them
     "acc_adds",
     "mults_excluding_padding",
     "other_ops",
