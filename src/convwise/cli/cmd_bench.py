@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--input", metavar="CxHxW", help="input shape when the model does not say")
     add("--alpha", type=float, help="width multiplier for a zoo TARGET (MobileNet's α)")
     add("--resolution", type=int, help="input side in pixels for a zoo TARGET (MobileNet)")
+    add(
+        "--config",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="configuration for a TARGET's factory (repeatable), e.g. num_classes=10",
+    )
     add("--no-progress", action="store_true", help="no progress bar")
     add(
         "--tune-malloc",
@@ -66,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the target, run the benchmark, print the tables (or JSON)."""
+    from convwise.cli.common import target_config
     from convwise.cli.shapes import parse_input
     from convwise.core.errors import config_error
     from convwise.export.bench import BACKENDS, DEFAULT_BACKENDS, run_benchmark
@@ -85,11 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise config_error(f"`--backends` must be among {', '.join(BACKENDS)}.", backends=",".join(unknown))
     if args.top is not None and args.top < 1:
         raise config_error("`--top` must be positive.", top=args.top)
-    config = {}
-    if args.alpha is not None:
-        config["width_multiplier"] = args.alpha
-    if args.resolution is not None:
-        config["resolution"] = args.resolution
+    config = target_config(args)
     if args.tune_malloc:
         from convwise.export.deploy import tune_allocator
 

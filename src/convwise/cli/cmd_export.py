@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir", help="folder holding the checkpoint's data set (default: the usual lookup)"
     )
     parser.add_argument(
+        "--config",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="configuration for a TARGET's factory (repeatable), e.g. num_classes=10",
+    )
+    parser.add_argument(
         "--calibration", type=int, default=512, help="training images for static int8 (default 512)"
     )
     parser.add_argument("--test-subset", type=int, help="score on the first N test images only")
@@ -47,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, verify, print the report; exit 1 when the fp32 file disagrees with PyTorch."""
+    from convwise.cli.common import target_config
     from convwise.cli.shapes import parse_input
     from convwise.core.errors import config_error
     from convwise.export.pipeline import export_model, format_for, load_eval_data
@@ -59,11 +67,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.test_subset is not None and args.test_subset < 1:
         raise config_error("`--test-subset` must be positive.", test_subset=args.test_subset)
-    config = {}
-    if args.alpha is not None:
-        config["width_multiplier"] = args.alpha
-    if args.resolution is not None:
-        config["resolution"] = args.resolution
+    config = target_config(args)
     shape = parse_input(args.input) if args.input else None
     src = load_source(args.source, input_shape=shape, **config)
     data = load_eval_data(src, args.data_dir, test_subset=args.test_subset, calibration=args.calibration)
