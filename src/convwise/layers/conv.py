@@ -44,6 +44,7 @@ class SpecConv2d(nn.Module):
         self.spec = spec
         static = _static_symmetric(spec)
         self._dynamic = static is None
+        self._pads: dict[tuple[int, int], tuple[int, int, int, int]] = {}  # input (H, W) → F.pad amounts
         self.conv = nn.Conv2d(
             **spec.torch_kwargs(),
             padding=static if static is not None else 0,
@@ -64,11 +65,14 @@ class SpecConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._dynamic:
-            h, w = int(x.shape[-2]), int(x.shape[-1])
-            t, b, l, r = self.spec.pads((h, w))
-            if t or b or l or r:
+            size = (int(x.shape[-2]), int(x.shape[-1]))
+            pads = self._pads.get(size)
+            if pads is None:  # resolved once per input size: this runs on every forward
+                t, b, l, r = self.spec.pads(size)
+                pads = self._pads[size] = (l, r, t, b)
+            if any(pads):
                 mode = _PAD_MODES[self.spec.padding.mode]
-                x = F.pad(x, (l, r, t, b), mode=mode) if mode != "constant" else F.pad(x, (l, r, t, b))
+                x = F.pad(x, pads, mode=mode) if mode != "constant" else F.pad(x, pads)
         return self.conv(x)
 
     def extra_repr(self) -> str:
