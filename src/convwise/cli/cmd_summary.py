@@ -157,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
             report.print(depth, columns)
             return 0
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        from convwise.fileio import atomic_write_text
+
+        atomic_write_text(text, args.output)
         print(f"wrote {args.output}")
     else:
         print(text, end="")

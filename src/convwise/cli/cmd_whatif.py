@@ -161,7 +161,10 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         import torch
 
-        torch.save(result.model, args.output)
+        from convwise.fileio import atomic_file
+
+        with atomic_file(args.output, "wb") as fh:
+            torch.save(result.model, fh)
         saved = args.output
     if args.json:
         payload = result.to_dict()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,6 +10,7 @@ from pathlib import Path
 from convwise.core.errors import config_error
 from convwise.data.datasets import DatasetSpec, FileSpec, find_file
 from convwise.data.idx import read_bytes
+from convwise.fileio import atomic_path
 
 
 def download_file(url: str, dest: Path, file: FileSpec, *, timeout: float = 30.0) -> Path:
@@ -34,31 +32,16 @@ def download_file(url: str, dest: Path, file: FileSpec, *, timeout: float = 30.0
         OSError: the URL could not be fetched (network unavailable ...).
         ConfigError: the fetched content does not match the checksum.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    with atomic_path(dest) as tmp:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
         digest = hashlib.sha256(read_bytes(tmp)).hexdigest()
-        if digest != file.sha256:
+        if digest != file.sha256:  # raising here leaves `dest` untouched
             raise config_error(
                 f"Downloaded file `url` has SHA-256 {digest} after decompression, expected {file.sha256}.",
                 url=url,
             )
-        os.replace(tmp, dest)
-        with contextlib.suppress(OSError):  # make the rename durable where the OS allows it
-            dir_fd = os.open(dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return dest
 
 

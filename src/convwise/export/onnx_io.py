@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from convwise.core.errors import config_error, missing_extra
+from convwise.fileio import atomic_path
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -103,11 +104,11 @@ def export_onnx(
     model.eval()
     example = torch.randn(2, *input_shape)  # batch 2: a batch of 1 would be specialised away
     try:
-        with _quiet():
+        with _quiet(), atomic_path(path) as tmp:
             torch.onnx.export(
                 model,
                 (example,),
-                str(path),
+                str(tmp),
                 dynamo=True,
                 external_data=False,
                 opset_version=opset,
@@ -207,7 +208,7 @@ def quantize(
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     pre = dst.with_name(dst.stem + ".preprocessed.onnx")
-    with _quiet():
+    with _quiet(), atomic_path(dst) as out:
         try:
             q.shape_inference.quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
             model_in = pre
@@ -216,7 +217,7 @@ def quantize(
         try:
             if mode == "dynamic":
                 q.quantize_dynamic(
-                    str(model_in), str(dst), weight_type=q.QuantType.QInt8, per_channel=per_channel
+                    str(model_in), str(out), weight_type=q.QuantType.QInt8, per_channel=per_channel
                 )
             else:
                 if calibration is None or len(calibration) == 0:
@@ -225,7 +226,7 @@ def quantize(
                 data = np.ascontiguousarray(data, dtype=np.float32)
                 q.quantize_static(
                     str(model_in),
-                    str(dst),
+                    str(out),
                     _Calibration(INPUT_NAME, data, 32),
                     quant_format=q.QuantFormat.QDQ,
                     activation_type=q.QuantType.QUInt8,

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from convwise.core.errors import config_error, missing_extra
+from convwise.fileio import atomic_path, atomic_write_bytes
 
 TFLITE_QUANTIZE_MODES = ("dynamic",)
 
@@ -96,13 +97,14 @@ def export_tflite(
         with _quiet():
             edge = litert_torch.convert(model, example)
             if quantize is None:
-                edge.export(str(path))
+                with atomic_path(path) as tmp:
+                    edge.export(str(tmp))
             else:
                 from ai_edge_quantizer import quantizer, recipe
 
                 q = quantizer.Quantizer(edge.model_content(), recipe.dynamic_wi8_afp32())
                 result = q.quantize(enable_progress_bar=False, enable_progress_report=False)
-                path.write_bytes(bytes(result.quantized_model))
+                atomic_write_bytes(bytes(result.quantized_model), path)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise config_error(

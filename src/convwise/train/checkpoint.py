@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +11,10 @@ from typing import Any
 import torch
 
 from convwise.core.errors import ConfigError, config_error
+from convwise.fileio import atomic_file, atomic_write_text
 
 FORMAT = "convwise-checkpoint/1"
 RESUME_FORMAT = "convwise-resume/1"
-
-
-def _umask_mode() -> int:
-    """The permission bits a normal `open()` would give a new file (mkstemp makes them 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 @contextlib.contextmanager
@@ -72,43 +64,8 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp_name, _umask_mode())
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def atomic_write_text(text: str, path: str | Path) -> Path:
-    """Write a text file atomically (same scheme as `atomic_save`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp_name, _umask_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    return path
+    with atomic_file(path, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def plain_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from convwise.fileio import atomic_path
 from convwise.train.checkpoint import atomic_write_text, build_model
 from convwise.train.loop import RESULTS_FILE, train
 from convwise.train.recipes import TrainConfig
@@ -162,7 +163,8 @@ def plot_tradeoff(rows: list[dict[str, Any]], path: Path, base: TrainConfig) -> 
     )
     fig.suptitle(f"Fashion-MNIST: accuracy vs cost of conv variants ({budget}; blue α=1, orange α=0.5)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
 

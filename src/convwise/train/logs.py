@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from convwise.fileio import atomic_path
 from convwise.train.checkpoint import atomic_write_text
 
 CSV_FIELDS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
@@ -85,7 +86,8 @@ def plot_curves(history: list[dict[str, Any]], path: Path, *, title: str = "") -
         fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
 
@@ -118,7 +120,8 @@ def plot_confusion(
     ax.set_title(title or "test confusion matrix")
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
 

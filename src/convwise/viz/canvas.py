@@ -13,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from convwise.core.errors import config_error, missing_extra
+from convwise.fileio import atomic_path, atomic_write_text
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
@@ -172,7 +173,8 @@ class Canvas:
             for z, s in enumerate(self.shapes):
                 _mpl_shape(ax, patches, s, z)
             path = Path(path)
-            fig.savefig(path, dpi=72.0 * scale, facecolor=self.background)
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format="png", dpi=72.0 * scale, facecolor=self.background)
         finally:
             plt.close(fig)
         return path
@@ -186,7 +188,7 @@ class Canvas:
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".svg":
-            path.write_text(self.to_svg(), encoding="utf-8")
+            atomic_write_text(self.to_svg(), path)
             return path
         if suffix == ".png":
             return self.to_png(path, scale=scale)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from convwise.core import config_error, fmt
+from convwise.fileio import atomic_write_text
 
 #: Derivations shown first in a layer's explanation (the rest — shapes, padding, bytes — on demand).
 KEY_QUANTITIES = frozenset(
@@ -435,5 +436,5 @@ def write_report(
     data = report_data(
         model, input_shape, name=name, run_dir=run_dir, whatif=whatif, figures=figures, graph=graph
     )
-    path.write_text(render_html(data), encoding="utf-8")
+    atomic_write_text(render_html(data), path)
     return data
