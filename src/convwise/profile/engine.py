@@ -24,7 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from convwise.core import ConvwiseError, config_error
 from convwise.profile.formulas import DEFAULT_FORMULAS, Formula, FormulaTable, OpCost, op_key
 from convwise.profile.meta_shapes import fast_meta
-from convwise.profile.receptive import FieldTracker
+from convwise.profile.receptive import FieldTracker, tensors_in
 from convwise.profile.report import Node, Report
 
 #: Module types shown as one row in the default (Keras-like) view: the convwise conv layers.
@@ -69,20 +69,7 @@ def _kind(module: nn.Module) -> tuple[str | None, str | None, Any]:
 
 
 def _shapes(value: Any) -> list[list[int]]:
-    found: list[list[int]] = []
-
-    def walk(v: Any) -> None:
-        if isinstance(v, torch.Tensor):
-            found.append([int(s) for s in v.shape])
-        elif isinstance(v, (list, tuple)):
-            for item in v:
-                walk(item)
-        elif isinstance(v, dict):
-            for item in v.values():
-                walk(item)
-
-    walk(value)
-    return found
+    return [[int(n) for n in t.shape] for t in tensors_in(value)]
 
 
 def _width(t: torch.Tensor, width: int) -> int:
@@ -92,21 +79,7 @@ def _width(t: torch.Tensor, width: int) -> int:
 
 def _activation_bytes(value: Any, width: int) -> int:
     """Bytes of every tensor in `value` (nested tuples/lists/dicts), floating ones at `width` bytes each."""
-    total = 0
-
-    def walk(v: Any) -> None:
-        nonlocal total
-        if isinstance(v, torch.Tensor):
-            total += v.numel() * _width(v, width)
-        elif isinstance(v, (list, tuple)):
-            for item in v:
-                walk(item)
-        elif isinstance(v, dict):
-            for item in v.values():
-                walk(item)
-
-    walk(value)
-    return total
+    return sum(t.numel() * _width(t, width) for t in tensors_in(value))
 
 
 def _build_nodes(

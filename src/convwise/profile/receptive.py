@@ -239,7 +239,8 @@ def _moved(field: Field, before: int, after: int, mapping: Mapping[int, int | No
     return replace(field, axes=(new[0] - after, new[1] - after))  # type: ignore[operator]
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
+def tensors_in(value: Any) -> list[torch.Tensor]:
+    """Every tensor in `value`, in order, looking inside lists, tuples and dict values."""
     found: list[torch.Tensor] = []
 
     def walk(v: Any) -> None:
@@ -290,13 +291,13 @@ class FieldTracker:
 
     def seed(self, args: Any) -> None:
         """Model inputs: every 4-D (N, C, H, W) tensor starts at r = 1, j = 1."""
-        for t in _tensors(args):
+        for t in tensors_in(args):
             if t.dim() == 4 and self.get(t) is None:
                 self.set(t, INPUT_FIELD)
 
     def first(self, value: Any) -> Field | None:
         """The field of the first tensor in `value` (a module's output)."""
-        for t in _tensors(value):
+        for t in tensors_in(value):
             return self.get(t)
         return None
 
@@ -309,7 +310,7 @@ class FieldTracker:
         inputs = [(t, f) for t in _arg_tensors(args, kwargs) if (f := self.get(t)) is not None]
         if not inputs:
             return
-        outs = [out] if isinstance(out, torch.Tensor) else _tensors(out)
+        outs = [out] if isinstance(out, torch.Tensor) else tensors_in(out)
         if not outs:
             return
         name = self._keys.get(func)
