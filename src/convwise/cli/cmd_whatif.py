@@ -18,9 +18,10 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    parser.add_argument(
-        "target", metavar="TARGET", help="zoo name, path/to/file.py:factory or pkg.module:factory"
-    )
+    from convwise.cli.common import add_target_arguments
+
+    # no --alpha/--resolution from the shared set: here --alpha is the what-if width multiplier
+    add_target_arguments(parser, zoo_scaling=False)
     parser.add_argument(
         "--to",
         default="separable",
@@ -42,17 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bias-policy",
         metavar="POLICY",
         help="separable biases: keras (pointwise only; default when the conv had a bias), pytorch or none",
-    )
-    parser.add_argument(
-        "--input", metavar="CxHxW", help="input shape of one sample (default: the model's own, if known)"
-    )
-    parser.add_argument("--channels-last", action="store_true", help="read --input as HxWxC")
-    parser.add_argument(
-        "--config",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="configuration for the TARGET's factory (repeatable), e.g. width_multiplier=0.5",
     )
     parser.add_argument(
         "-o", "--output", metavar="PATH", help="save the rewritten module (torch.save) to PATH"
