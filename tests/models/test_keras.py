@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from keras_seed_model import seed_fashion_cnn
+
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras", reason="keras (test-only dependency, extra keras-test) is not installed")
 
@@ -31,24 +33,7 @@ def _numel(module: nn.Module) -> int:
 
 
 def test_seed_fashion_cnn_matches_keras_layer_by_layer() -> None:
-    layers = keras.layers
-    k = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, padding="same", activation="selu"),
-            layers.SeparableConv2D(32, 3, padding="same", activation="selu"),
-            layers.MaxPooling2D(),
-            layers.SeparableConv2D(64, 3, padding="same", activation="selu"),
-            layers.SeparableConv2D(64, 3, padding="same", activation="selu"),
-            layers.MaxPooling2D(),
-            layers.SeparableConv2D(128, 3, padding="same", activation="selu"),
-            layers.SeparableConv2D(128, 3, padding="same", activation="selu"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dense(128, activation="selu"),
-            layers.Dense(10),
-        ]
-    )
+    k = seed_fashion_cnn(keras)
     ours = build("fashion_separable_cnn")
     keras_layers = [layer.count_params() for layer in k.layers if layer.count_params()]
     our_layers = [_numel(m) for m in ours.children() if _numel(m)]

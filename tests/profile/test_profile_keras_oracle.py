@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from keras_seed_model import seed_fashion_cnn
+
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras", reason="keras (test-only dependency, extra keras-test) is not installed")
 
@@ -33,23 +35,7 @@ def _ours(report) -> tuple[int, int, int]:
 
 
 def test_fashion_cnn_rows_and_shapes_match_keras() -> None:
-    k = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            L.Conv2D(32, 3, padding="same", activation="selu"),
-            L.SeparableConv2D(32, 3, padding="same", activation="selu"),
-            L.MaxPooling2D(),
-            L.SeparableConv2D(64, 3, padding="same", activation="selu"),
-            L.SeparableConv2D(64, 3, padding="same", activation="selu"),
-            L.MaxPooling2D(),
-            L.SeparableConv2D(128, 3, padding="same", activation="selu"),
-            L.SeparableConv2D(128, 3, padding="same", activation="selu"),
-            L.MaxPooling2D(),
-            L.Flatten(),
-            L.Dense(128, activation="selu"),
-            L.Dense(10),
-        ]
-    )
+    k = seed_fashion_cnn(keras)
     report = profile(build("fashion_separable_cnn").eval(), (1, 28, 28), keras=True)
     assert _ours(report) == _keras_totals(k) == (184_234, 184_234, 0)
     ours = [(r["params"], r["output_shape"]) for r in report.rows() if r["params"]]
