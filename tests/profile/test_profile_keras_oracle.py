@@ -10,7 +10,7 @@ import pytest
 from keras_seed_model import seed_fashion_cnn
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = pytest.importorskip("keras", reason="keras (test-only dependency, extra keras-test) is not installed")
+keras = pytest.importorskip("keras", reason="keras (test-only dependency, extra `dev`) is not installed")
 
 from torch import nn  # noqa: E402
 
