@@ -29,9 +29,9 @@ from pathlib import Path
 
 import torch
 
-from convwise.export.bench import DEFAULT_BACKENDS, run_benchmark
-from convwise.export.bench_report import print_report
-from convwise.export.deploy import tune_allocator
+from convwise.deploy import tune_allocator
+from convwise.measure.latency import DEFAULT_BACKENDS, run_benchmark
+from convwise.measure.tables import print_report
 from convwise.models import resolve_target
 
 MODELS = ("mobilenet_v1", "fashion_separable_cnn", "kws_cnn")

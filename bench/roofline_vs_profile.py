@@ -1,9 +1,9 @@
 """Per-layer FLOPs and bytes of the roofline's own hooks next to `convwise.profile`'s rows (SPEC §2 memory).
 
-For each model, every leaf call the roofline (`convwise.export.roofline.layer_costs`) records is grouped under
-the profile's unit (leaf module, or primitive convwise conv `SpecConv2d`) and the two counts are compared:
-FLOPs (the profile's `flops`, plus `other_ops` for element-wise layers, the roofline's convention) and bytes
-(`bytes_moved`). Prints how many layers agree and, per layer type, the differences roofline − profile.
+For each model, every leaf call the roofline (`convwise.measure.roofline.layer_costs`) records is grouped
+under the profile's unit (leaf module, or primitive convwise conv `SpecConv2d`) and the two counts are
+compared: FLOPs (the profile's `flops`, plus `other_ops` for element-wise layers, the roofline's convention)
+and bytes (`bytes_moved`). Prints how many layers agree and, per layer type, the differences.
 
 Usage: python bench/roofline_vs_profile.py
 """
@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import torch
 
-from convwise.export.roofline import layer_costs
+from convwise.measure.roofline import layer_costs
 from convwise.models import build
 from convwise.profile import profile
 

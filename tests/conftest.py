@@ -1,9 +1,10 @@
-"""Shared fixtures: where the real data sets are, skipping with a reason when they are absent."""
+"""Shared fixtures: where the real data sets are (skipping with a reason when absent), small BN nets."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,14 @@ def fashion_dir() -> Path:
 def mnist_dir() -> Path:
     """Folder with the real MNIST IDX gzip files; skips the test when absent."""
     return _dataset_dir("mnist")
+
+
+@pytest.fixture
+def bn_net() -> Any:
+    """The small separable net with randomised BatchNorm statistics, in eval mode."""
+    import torch
+
+    from bn_nets import randomize_bn, small_separable_net
+
+    torch.manual_seed(0)
+    return randomize_bn(small_separable_net())

@@ -6,7 +6,10 @@ The package is layered; importing `convwise` itself imports nothing heavy:
 - `convwise.layers`  PyTorch modules built from core specs.
 - `convwise.profile` per-layer cost report of any `nn.Module`, on the meta device.
 - `convwise.models`  model zoo and what-if rewrites.
-- `convwise.data`, `convwise.train`, `convwise.export`, `convwise.viz`: workflows on top.
+- `convwise.data`, `convwise.train`: data sets and the training loop.
+- `convwise.deploy` (BatchNorm folding, fused optimised inference), `convwise.export` (ONNX / int8 / TFLite),
+  `convwise.measure` (latency, roofline): inference on top.
+- `convwise.viz`     drawings, diagrams and the HTML report.
 - `convwise.cli`     the `convwise` command (argument parsing and printing only).
 """
 

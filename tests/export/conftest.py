@@ -1,4 +1,4 @@
-"""Fixtures for the export tests: a net with non-trivial BatchNorm, a briefly trained checkpoint."""
+"""Fixtures for the export tests: a briefly trained checkpoint."""
 
 from __future__ import annotations
 
@@ -6,25 +6,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from export_helpers import randomize_bn, small_separable_net, tiny_fashion_net
 from torch import nn
 
+from bn_nets import tiny_fashion_net
 
-@pytest.fixture
-def bn_net() -> nn.Module:
-    """The small separable net with randomised BatchNorm statistics, in eval mode."""
-    torch.manual_seed(0)
-    return randomize_bn(small_separable_net())
-
-
-HELPERS = Path(__file__).with_name("export_helpers.py")
+HELPERS = Path(__file__).parent.parent / "bn_nets.py"
 
 
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory, fashion_dir: Path) -> Path:
     """A small conv/BN/separable net trained for 300 steps on real Fashion-MNIST, as a convwise checkpoint.
 
-    The model is stored as the file TARGET `tests/export/export_helpers.py:tiny_fashion_net`, so
+    The model is stored as the file TARGET `tests/bn_nets.py:tiny_fashion_net`, so
     `load_checkpoint` rebuilds it. Trains on one thread (the machine is shared).
     """
     from convwise.data import load_raw, make_splits

@@ -10,7 +10,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
 from convwise.export.pipeline import export_model, load_eval_data
-from convwise.export.source import load_source
+from convwise.models.source import load_source
 
 #: The stated bound: int8 (dynamic or static QDQ) top-1 accuracy is at most this many points below PyTorch's.
 MAX_DROP_POINTS = 1.5

@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
     from convwise.cli.common import target_config
     from convwise.cli.shapes import parse_input
     from convwise.core.errors import config_error
-    from convwise.export.bench import BACKENDS, DEFAULT_BACKENDS, run_benchmark
-    from convwise.export.bench_report import print_report
-    from convwise.export.source import load_source, require_input_shape
+    from convwise.measure.latency import BACKENDS, DEFAULT_BACKENDS, run_benchmark
+    from convwise.measure.tables import print_report
+    from convwise.models.source import load_source, require_input_shape
 
     batches = _ints("--batch", args.batch)
     thread_counts = _ints("--threads", args.threads) if args.threads else None
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise config_error("`--top` must be positive.", top=args.top)
     config = target_config(args)
     if args.tune_malloc:
-        from convwise.export.deploy import tune_allocator
+        from convwise.deploy import tune_allocator
 
         tune_allocator()
     shape = parse_input(args.input) if args.input else None

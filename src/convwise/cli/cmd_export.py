@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from convwise.cli.shapes import parse_input
     from convwise.core.errors import config_error
     from convwise.export.pipeline import export_model, format_for, load_eval_data
-    from convwise.export.source import load_source
+    from convwise.models.source import load_source
 
     fmt = format_for(args.output, args.format)
     if args.calibration < 1:

@@ -1,21 +1,10 @@
-"""Deployment: BatchNorm folding, the optimised inference path, ONNX / int8 / TFLite export, benchmarks.
+"""Export: ONNX with a dynamic batch axis, int8 quantisation (dynamic, static QDQ), TFLite, verified.
 
 Heavy optional packages (onnx, onnxruntime, litert-torch) are imported only inside the functions that
-need them; importing this package needs torch alone.
+need them; importing this package needs torch alone. The model to export comes from
+`convwise.models.load_source` (a checkpoint or a TARGET).
 """
 
-from convwise.export.deploy import ATOL, RTOL, OptimizedModel, optimize
-from convwise.export.fold import FoldedPair, find_conv_bn_pairs, fold_batchnorm
-from convwise.export.source import Source, load_source
+from convwise.export.pipeline import ExportReport, export_model, format_for, load_eval_data
 
-__all__ = [
-    "ATOL",
-    "RTOL",
-    "FoldedPair",
-    "OptimizedModel",
-    "Source",
-    "find_conv_bn_pairs",
-    "fold_batchnorm",
-    "load_source",
-    "optimize",
-]
+__all__ = ["ExportReport", "export_model", "format_for", "load_eval_data"]

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from convwise.core.errors import ConfigError, config_error
-from convwise.export.source import Source, require_input_shape
+from convwise.models.source import Source, require_input_shape
 
 FORMATS: tuple[str, ...] = ("onnx", "tflite")
 SUFFIXES: dict[str, str] = {".onnx": "onnx", ".tflite": "tflite"}

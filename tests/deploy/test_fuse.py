@@ -6,11 +6,11 @@ import copy
 
 import pytest
 import torch
-from export_helpers import randomize_bn
 from torch import nn
 
+from bn_nets import randomize_bn
 from convwise import deploy
-from convwise.export.fuse import FusedConv2d, inplace_activations
+from convwise.deploy.fuse import FusedConv2d, inplace_activations
 
 
 class _ReusesConvOutput(nn.Module):
@@ -112,7 +112,7 @@ def test_inplace_and_fusion_can_be_switched_off(bn_net: nn.Module) -> None:
 
 def test_weights_are_packed_per_thread_count_and_shape(bn_net: nn.Module) -> None:
     """oneDNN's packed layout depends on the thread count it was packed for (5x slower if reused)."""
-    from convwise.export.roofline import threads
+    from convwise.measure.roofline import threads
 
     x = torch.randn(2, 1, 28, 28)
     fast = deploy.optimize(bn_net, example=x[:1])
@@ -138,7 +138,7 @@ def test_compiled_path_packs_weights_and_fuses_relu(bn_net: nn.Module) -> None:
     torch.testing.assert_close(fast(x), ref, rtol=deploy.RTOL, atol=deploy.ATOL)
     assert counters["inductor"]["mkldnn_conv_weight_pack_matcher_count"] >= 1
     assert counters["inductor"]["mkldnn_unary_fusion_matcher_count"] >= 1
-    from convwise.export.roofline import threads
+    from convwise.measure.roofline import threads
 
     other = 2 if torch.get_num_threads() == 1 else 1
     with threads(other):  # a second thread count gets its own compiled (and packed) copy

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from convwise.export.roofline import LayerCost, MachinePeak, layer_costs, measure_layers, probe_machine
+from convwise.measure.roofline import LayerCost, MachinePeak, layer_costs, measure_layers, probe_machine
 
 
 def _single(module: nn.Module, shape: tuple[int, ...]) -> LayerCost:

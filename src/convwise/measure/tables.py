@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convwise.export.bench import BenchResult, Roofline
+from convwise.measure.latency import BenchResult, Roofline
 
 
 def _ms(seconds: float) -> str:

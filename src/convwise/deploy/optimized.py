@@ -9,8 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.export.fold import FoldedPair, _pairs_by_fx, fold_batchnorm
-from convwise.export.fuse import fuse_conv_activations, inplace_activations
+from convwise.deploy.fold import FoldedPair, _pairs_by_fx, fold_batchnorm
+from convwise.deploy.fuse import fuse_conv_activations, inplace_activations
 
 #: Outputs of `optimize(model)` match `model.eval()` to this tolerance (float32): BN folding and the
 #: channels-last kernels change only the order of float operations.
@@ -29,9 +29,9 @@ class OptimizedModel(nn.Module):
         folded: the conv/BatchNorm pairs that were folded (complete after the first call).
         channels_last: whether inputs and weights use the channels-last memory format.
         compiled: whether the inner module was wrapped with `torch.compile`.
-        inplace: the activations switched to `inplace=True` (see `convwise.export.fuse`).
+        inplace: the activations switched to `inplace=True` (see `convwise.deploy.fuse`).
         fused: the convs run as one oneDNN primitive with prepacked weights and the following
-            activation fused (`convwise.export.fuse.FusedConv2d`); eager path only.
+            activation fused (`convwise.deploy.fuse.FusedConv2d`); eager path only.
     """
 
     def __init__(
@@ -148,7 +148,7 @@ def optimize(
             become constants, prepacked for oneDNN, conv + ReLU fused into one oneDNN primitive).
         compile_mode: a `torch.compile` mode (e.g. "max-autotune-no-cudagraphs"), also with freezing.
         inplace_act: switch activations that consume a conv's output to `inplace=True` when an example
-            pass shows it is safe (see `convwise.export.fuse`); needs `fold_bn` to find the pairs' inputs.
+            pass shows it is safe (see `convwise.deploy.fuse`); needs `fold_bn` to find the pairs' inputs.
         fuse: without `compile`, run each 2-d conv as one oneDNN call with prepacked weights and the
             ReLU/ReLU6 that follows it fused (what Inductor's freezing emits; `torch.ops.mkldnn`),
             kept only if the output on the example matches within `RTOL`/`ATOL`.

@@ -1,4 +1,4 @@
-"""Small models for the export tests: conv/BN/ReLU wrappers with non-trivial BatchNorm statistics."""
+"""Small models for the deploy and export tests: conv/BN/ReLU wrappers with non-trivial BN statistics."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from convwise.core.errors import config_error
-from convwise.export.roofline import (
+from convwise.measure.roofline import (
     LayerCost,
     MachinePeak,
     layer_costs,
@@ -292,7 +292,7 @@ def run_benchmark(
     Raises:
         ConfigError: unknown backend, non-positive batch size, warm-up, repeats or thread count.
     """
-    from convwise.export.deploy import optimize
+    from convwise.deploy import optimize
 
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from export_helpers import ConvBNAct, randomize_bn
 from torch import nn
 
+from bn_nets import ConvBNAct, randomize_bn
 from convwise.core.errors import ConfigError
-from convwise.export import fold_batchnorm
+from convwise.deploy import fold_batchnorm
 
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 

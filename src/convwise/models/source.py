@@ -71,7 +71,7 @@ def load_source(source: str, *, input_shape: tuple[int, ...] | None = None, **co
         path = Path(source)
         if not path.exists():
             raise config_error("Checkpoint `path` does not exist.", path=source)
-        from convwise.train.checkpoint import load_checkpoint
+        from convwise.models.checkpoint import load_checkpoint
 
         try:
             model, info = load_checkpoint(path)

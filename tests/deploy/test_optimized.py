@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from export_helpers import randomize_bn
 from torch import nn
 
+from bn_nets import randomize_bn
 from convwise import deploy
 
 

@@ -11,7 +11,7 @@ import torch
 from convwise.cli.main import main
 from convwise.core.errors import ConfigError
 from convwise.export.pipeline import format_for
-from convwise.export.source import load_source
+from convwise.models.source import load_source
 
 
 def _save(path: Path, name: str, model: torch.nn.Module) -> Path:
