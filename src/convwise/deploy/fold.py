@@ -22,10 +22,9 @@ import torch
 from torch import nn
 
 from convwise.core.errors import config_error
-
-_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-_DIMS = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3, nn.BatchNorm1d: 1, nn.BatchNorm2d: 2, nn.BatchNorm3d: 3}
+from convwise.layers.families import BATCH_NORMS as _NORMS
+from convwise.layers.families import CONVS as _CONVS
+from convwise.layers.families import spatial_dims
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class FoldedPair:
 def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
     if not isinstance(conv, _CONVS) or not isinstance(norm, _NORMS):
         return False
-    if _DIMS[type(conv)] != _DIMS[type(norm)]:
+    if spatial_dims(conv) != spatial_dims(norm):
         return False
     if norm.running_mean is None or norm.running_var is None:  # track_running_stats=False: batch statistics
         return False

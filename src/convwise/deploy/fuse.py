@@ -15,9 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-#: Activations with an `inplace` flag that are safe to switch (elementwise, output depends only on the input).
-_ACTS = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Hardswish)
+from convwise.layers.families import CONVS as _CONVS
+from convwise.layers.families import INPLACE_ACTIVATIONS as _ACTS
 
 
 def _candidates(model: nn.Module, example: torch.Tensor) -> list[str]:

@@ -25,9 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 
-_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_ACTS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Hardsigmoid, nn.LeakyReLU, nn.ELU)
-_FREE = (nn.Identity, nn.Flatten, nn.Dropout, nn.Unflatten)
+from convwise.layers.families import CONV_FUSED_ACTIVATIONS as _ACTS
+from convwise.layers.families import CONVS as _CONVS
+from convwise.layers.families import PASS_THROUGH as _FREE
+from convwise.layers.families import layer_kind
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class LayerCost:
         flops: floating-point operations (see the module docstring).
         bytes: weights + input + output activations, in bytes.
         fused: an activation right after a conv, predicted as fused into it.
-        kind: for convs `standard`, `pointwise`, `depthwise` or `grouped`; otherwise the type.
+        kind: `convwise.layers.families.layer_kind` (a conv's variant kind, `linear`, ...), else the type.
     """
 
     name: str
@@ -164,12 +165,8 @@ def _nbytes(t: Any) -> int:
 
 
 def conv_kind(mod: nn.Module) -> str:
-    """`depthwise`, `grouped`, `pointwise` or `standard` for a conv module; the class name otherwise."""
-    if not isinstance(mod, _CONVS):
-        return type(mod).__name__
-    if mod.groups > 1:
-        return "depthwise" if mod.groups == mod.in_channels else "grouped"
-    return "pointwise" if all(k == 1 for k in mod.kernel_size) else "standard"
+    """A conv's variant kind (`standard`, `depthwise`, ...), another module's profile kind, else its type."""
+    return layer_kind(mod) or type(mod).__name__
 
 
 def _flops(mod: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:

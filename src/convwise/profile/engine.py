@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from convwise.core import ConvwiseError, config_error
+from convwise.core import config_error
+from convwise.layers.families import BATCH_NORMS
 from convwise.profile.formulas import DEFAULT_FORMULAS, Formula, FormulaTable, OpCost, op_key
 from convwise.profile.meta_shapes import fast_meta
 from convwise.profile.receptive import FieldTracker, tensors_in
@@ -29,7 +30,6 @@ from convwise.profile.report import Node, Report
 
 #: Module types shown as one row in the default (Keras-like) view: the convwise conv layers.
 _ATOMIC_NAMES = ("ConvVariant", "SpecConv2d")
-_NORM_TYPES = (nn.modules.batchnorm._BatchNorm,)
 
 
 class _Failure(Exception):
@@ -47,25 +47,12 @@ class _Failure(Exception):
 
 def _kind(module: nn.Module) -> tuple[str | None, str | None, Any]:
     """(variant kind or a layer family, description, conv `LayerSpec` or None) of a module."""
-    from convwise.layers import ConvVariant, SpecConv2d, classify_conv
+    from convwise.layers.families import conv2d_spec, layer_kind
 
-    if isinstance(module, (nn.Conv2d, ConvVariant, SpecConv2d)) and not isinstance(module, nn.LazyConv2d):
-        try:
-            spec = classify_conv(module)
-        except ConvwiseError:
-            return "conv2d", None, None
+    spec = conv2d_spec(module)
+    if spec is not None:
         return spec.kind, spec.describe(), spec
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        return "transposed_conv", None, None
-    if isinstance(module, nn.Conv1d):
-        return "conv1d", None, None
-    if isinstance(module, nn.Conv3d):
-        return "conv3d", None, None
-    if isinstance(module, nn.Linear):
-        return "linear", None, None
-    if isinstance(module, nn.modules.batchnorm._NormBase):
-        return "batch_norm", None, None
-    return None, None, None
+    return layer_kind(module), None, None
 
 
 def _shapes(value: Any) -> list[list[int]]:
@@ -129,7 +116,7 @@ def _build_nodes(
             else:
                 node.frozen_params += n
         stats = set()
-        if isinstance(module, _NORM_TYPES):
+        if isinstance(module, BATCH_NORMS):
             stats = {id(b) for b in (module.running_mean, module.running_var) if b is not None}
         for bname, b in module._buffers.items():
             if b is None or id(b) in seen:

@@ -81,13 +81,11 @@ class ModelGraph:
 
 
 def _family(module: Any) -> tuple[str, str]:
-    """(family, detail) of a leaf module."""
-    from torch import nn
+    """(family, detail) of a leaf module: a conv's variant kind and kernel, else its family."""
+    from convwise.layers.families import conv2d_spec, family
 
-    from convwise.layers import ConvVariant, classify_conv
-
-    if isinstance(module, (ConvVariant, nn.Conv2d)):
-        spec = classify_conv(module)
+    spec = conv2d_spec(module)
+    if spec is not None:
         kh, kw = spec.kernel_size
         detail = f"{kh}x{kw}"
         if spec.stride != (1, 1):
@@ -97,40 +95,7 @@ def _family(module: Any) -> tuple[str, str]:
         if spec.groups > 1 and spec.kind != "depthwise":
             detail += f" g{spec.groups}"
         return spec.kind, f"{spec.kind} {detail}"
-    if isinstance(module, nn.Linear):
-        return "linear", ""
-    if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
-        return "norm", ""
-    if isinstance(
-        module,
-        (
-            nn.ReLU,
-            nn.ReLU6,
-            nn.SELU,
-            nn.ELU,
-            nn.GELU,
-            nn.SiLU,
-            nn.Sigmoid,
-            nn.Tanh,
-            nn.Hardswish,
-            nn.Hardsigmoid,
-            nn.LeakyReLU,
-            nn.PReLU,
-            nn.Softmax,
-        ),
-    ):
-        return "activation", ""
-    if isinstance(
-        module,
-        (
-            nn.modules.pooling._MaxPoolNd,
-            nn.modules.pooling._AvgPoolNd,
-            nn.modules.pooling._AdaptiveAvgPoolNd,
-            nn.modules.pooling._AdaptiveMaxPoolNd,
-        ),
-    ):
-        return "pool", ""
-    return "other", ""
+    return family(module), ""
 
 
 def _shape(value: Any) -> list[int] | None:
