@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import pytest
@@ -146,10 +147,75 @@ def test_compiled_path_packs_weights_and_fuses_relu(bn_net: nn.Module) -> None:
     assert len(fast._by_threads) == 2
 
 
-def test_tune_allocator_reports_whether_it_applied() -> None:
+_ALLOCATION_PROBE = """
+import resource, sys, torch
+from convwise import deploy
+applied = deploy.tune_allocator() if sys.argv[1] == "tuned" else False
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+x = torch.ones(64 << 20, dtype=torch.uint8); del x
+before = faults()
+for _ in range(8):
+    x = torch.ones(64 << 20, dtype=torch.uint8); del x
+print(applied, faults() - before)
+"""
+
+
+def _page_faults(mode: str) -> tuple[bool, int]:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _ALLOCATION_PROBE, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    applied, faults = out.stdout.split()
+    return applied == "True", int(faults)
+
+
+def test_tuned_allocator_stops_page_faulting_large_blocks_in_again() -> None:
+    """In a fresh process (mallopt is process-wide): 64 MiB allocated and freed 8 times page-faults its
+    memory in every time with glibc's defaults (a fresh mmap), about once with `tune_allocator`."""
     import platform
 
-    applied = deploy.tune_allocator()
-    assert applied == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
-    big = torch.ones(64 << 20, dtype=torch.uint8)  # 64 MiB still allocates and frees normally
-    assert int(big.sum()) == 64 << 20
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("tune_allocator applies to glibc on Linux only")
+    pages = (64 << 20) // 4096
+    default_applied, default = _page_faults("default")
+    tuned_applied, tuned = _page_faults("tuned")
+    assert not default_applied and tuned_applied
+    assert default >= 6 * pages  # the effect the tuning removes is there on this machine
+    assert tuned <= 2 * pages
+
+
+def test_packed_weights_are_bounded_for_variable_input_shapes(bn_net: nn.Module) -> None:
+    from convwise.deploy.fuse import PACKED_CACHE_SIZE
+
+    fast = deploy.optimize(bn_net, example=torch.randn(1, 1, 28, 28))
+    conv = next(m for m in fast.modules() if isinstance(m, FusedConv2d))
+    batches = range(1, PACKED_CACHE_SIZE + 4)
+    for n in batches:
+        x = torch.randn(n, 1, 28, 28)
+        with torch.no_grad():
+            torch.testing.assert_close(fast(x), bn_net(x), rtol=deploy.RTOL, atol=deploy.ATOL)
+    kept = [shape[0] for _, shape in conv._packed]
+    assert kept == list(batches)[-PACKED_CACHE_SIZE:]  # the most recent shapes, oldest dropped first
+
+
+def test_outside_the_checked_torch_versions_nothing_private_is_used(
+    bn_net: nn.Module, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convwise.deploy import fuse, optimized
+
+    monkeypatch.setattr(fuse, "torch_version", lambda: (9, 0))
+    monkeypatch.setattr(optimized, "torch_version", lambda: (9, 0))
+    x = torch.randn(2, 1, 28, 28)
+    fast = deploy.optimize(bn_net, example=x[:1])
+    assert fast.fused == [] and not any(isinstance(m, FusedConv2d) for m in fast.modules())
+    assert len(fast.inplace) == 3  # the fallback: plain convs, activations in place
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), bn_net(x), rtol=deploy.RTOL, atol=deploy.ATOL)
+    assert isinstance(optimized._inductor_freezing(True), contextlib.nullcontext)

@@ -1,16 +1,23 @@
-"""Per-layer FLOPs/bytes follow SPEC §2 (checked against its worked examples), and the roofline arithmetic."""
+"""The roofline's per-layer counts are `convwise.profile`'s rows; the probe and the prediction arithmetic."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import torch
 from torch import nn
 
-from convwise.measure.roofline import LayerCost, MachinePeak, layer_costs, measure_layers, probe_machine
+from bn_nets import randomize_bn
+from convwise import deploy
+from convwise.layers import classify_conv
+from convwise.measure import roofline
+from convwise.measure.roofline import MachinePeak, RooflineLayer, layer_costs, measure_layers, probe_machine
+from convwise.profile import profile
 
 
-def _single(module: nn.Module, shape: tuple[int, ...]) -> LayerCost:
-    (cost,) = [c for c in layer_costs(nn.Sequential(module), torch.zeros(shape)) if c.name == "0"]
+def _single(module: nn.Module, shape: tuple[int, ...]) -> RooflineLayer:
+    (cost,) = layer_costs(nn.Sequential(module).eval(), shape[1:], batch=shape[0])
     return cost
 
 
@@ -24,55 +31,28 @@ def _single(module: nn.Module, shape: tuple[int, ...]) -> LayerCost:
         (nn.Conv2d(128, 128, 1), (1, 128, 7, 3), 344_064, 341_376, 2_688),
     ],
 )
-def test_conv_flops_match_worked_examples(
+def test_conv_work_and_bytes_match_worked_examples(
     conv: nn.Conv2d, shape: tuple[int, ...], mults: int, acc_adds: int, bias_adds: int
 ) -> None:
     cost = _single(conv, shape)
-    assert cost.flops == mults + acc_adds + bias_adds
+    assert cost.work == mults + acc_adds + bias_adds
     out = conv(torch.zeros(shape))
     params = sum(p.numel() for p in conv.parameters())
     assert cost.bytes == 4 * (params + torch.zeros(shape).numel() + out.numel())
 
 
-def test_batch_scales_flops() -> None:
-    conv = nn.Conv2d(3, 2, 3)
-    assert _single(conv, (4, 3, 5, 5)).flops == 4 * (486 + 468 + 18)
+def test_batch_scales_work() -> None:
+    assert _single(nn.Conv2d(3, 2, 3), (4, 3, 5, 5)).work == 4 * (486 + 468 + 18)
 
 
-def test_linear_flops() -> None:
-    # 128 -> 10 with bias: 1,280 mults, 127*10 accumulation adds, 10 bias adds
-    assert _single(nn.Linear(128, 10), (1, 128)).flops == 1280 + 1270 + 10
-
-
-def test_conv_kinds_and_fused_activation() -> None:
-    model = nn.Sequential(
-        nn.Conv2d(4, 4, 3, groups=4), nn.ReLU(), nn.Conv2d(4, 8, 1), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten()
-    )
-    costs = layer_costs(model, torch.zeros(1, 4, 8, 8))
-    assert [c.kind for c in costs] == ["depthwise", "ReLU", "pointwise", "MaxPool2d", "ReLU", "Flatten"]
-    assert [c.fused for c in costs] == [False, True, False, False, False, False]
-    assert costs[3].flops == 8 * 3 * 3 * 4  # max pooling: kernel taps per output element
-
-
-def test_roofline_arithmetic() -> None:
-    peak = MachinePeak(threads=1, gflops=100.0, dram_gbs=10.0, cache_gbs=50.0, cache_bytes=1_000_000)
-    compute = LayerCost("a", "Conv2d", flops=10**9, bytes=10**6, kind="standard")
-    memory = LayerCost("b", "Conv2d", flops=10**6, bytes=10**8, kind="depthwise")
-    cached = LayerCost("c", "Conv2d", flops=10**3, bytes=10**5, kind="depthwise")
-    assert compute.predict(peak) == pytest.approx(10**9 / 100e9)
-    assert compute.bound(peak) == "compute"
-    assert memory.predict(peak) == pytest.approx(10**8 / 10e9)
-    assert memory.bound(peak) == "memory"
-    assert cached.predict(peak) == pytest.approx(10**5 / 50e9)
-    assert peak.ridge() == pytest.approx(10.0) and peak.ridge(cached=True) == pytest.approx(2.0)
-
-
-def test_probe_and_layer_timing_return_positive_figures() -> None:
-    peak = probe_machine(1, repeats=2)
-    assert peak.gflops > 0 and peak.dram_gbs > 0 and peak.cache_gbs >= peak.dram_gbs
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
-    times = measure_layers(model, torch.zeros(1, 1, 8, 8), repeats=2)
-    assert len(times) == 2 and all(t > 0 for t in times)
+def test_elementwise_layers_follow_the_profiler_conventions() -> None:
+    """BatchNorm 2 ops per element, max pooling k−1 comparisons per output: the profile's conventions."""
+    shape = (8, 6, 6)
+    bn = _single(nn.BatchNorm2d(8), (1, *shape))
+    pool = _single(nn.MaxPool2d(3), (1, *shape))
+    assert bn.work == 2 * 8 * 6 * 6  # (x − μ)·s, then + β: hand-derived for eval-mode BN
+    assert pool.work == 8 * 2 * 2 * (9 - 1)  # 2×2 outputs per channel, 8 comparisons each
+    assert bn.bytes == 4 * (2 * 8 + 2 * 8 * 6 * 6)  # γ, β + input + output; running stats are not weights
 
 
 @pytest.mark.parametrize(
@@ -83,11 +63,121 @@ def test_probe_and_layer_timing_return_positive_figures() -> None:
         ("kws_cnn", {}, (1, 34, 13)),
     ],
 )
-def test_conv_and_linear_flops_equal_the_profiler(name: str, config: dict, shape: tuple[int, ...]) -> None:
-    """Independent oracle: `convwise.profile` counts the same ops through torch's dispatcher."""
+def test_totals_equal_the_profiler(name: str, config: dict, shape: tuple[int, ...]) -> None:
     from convwise.models import build
-    from convwise.profile import profile
 
     model = build(name, **config).eval()
-    mine = sum(c.flops for c in layer_costs(model, torch.randn(2, *shape)) if c.type in ("Conv2d", "Linear"))
-    assert mine == profile(model, shape, batch=2).totals["flops"]
+    costs = layer_costs(model, shape, batch=2)
+    totals = profile(model, shape, batch=2).totals
+    assert sum(c.work for c in costs) == totals["flops"] + totals["other_ops"]
+    assert sum(c.bytes for c in costs) == totals["bytes_moved"]
+
+
+def test_conv_kind_is_the_classifiers_even_for_a_1x1_depthwise_conv() -> None:
+    convs = [nn.Conv2d(4, 4, 1, groups=4), nn.Conv2d(4, 8, 3, groups=4), nn.Conv2d(4, 4, 3, groups=4)]
+    for conv in convs:
+        assert _single(conv, (1, 4, 6, 6)).kind == classify_conv(conv).kind
+
+
+def test_free_rows_are_exactly_what_deploy_removed(bn_net: nn.Module) -> None:
+    """Predicted free: the BatchNorms deploy folded and the activations it fused, nothing else."""
+    x = torch.randn(1, 1, 28, 28)
+    fast = deploy.optimize(bn_net, example=x)
+    costs = layer_costs(bn_net, (1, 28, 28), removed=fast.removed)
+    free = {c.name for c in costs if c.removed}
+    inner = dict(fast.model.named_modules())
+    assert free and all(isinstance(inner[name], nn.Identity) for name in free)
+    was_free = {n for n, m in bn_net.named_modules() if isinstance(m, nn.BatchNorm2d | nn.ReLU)}
+    assert free == was_free
+    peak = MachinePeak(threads=1, gflops=100.0, dram_gbs=10.0, cache_gbs=50.0, cache_bytes=10**6)
+    assert all(c.predict(peak) == 0.0 for c in costs if c.removed)
+
+
+def test_an_activation_deploy_does_not_fuse_is_not_predicted_free() -> None:
+    torch.manual_seed(0)
+    net = randomize_bn(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GELU(), nn.Conv2d(4, 4, 1), nn.ReLU())
+    )
+    fast = deploy.optimize(net, example=torch.randn(1, 3, 8, 8))
+    costs = {c.name: c for c in layer_costs(net, (3, 8, 8), removed=fast.removed)}
+    assert costs["1"].removed == "folded" and costs["4"].removed == "fused"
+    assert costs["2"].removed is None and costs["2"].work > 0
+
+
+def test_a_removed_module_inside_a_folded_row_is_taken_off_that_row() -> None:
+    from convwise.models import build
+
+    net = build("fashion_separable_cnn").eval()
+    report = profile(net, (1, 28, 28))
+    whole = roofline.roofline_layers(report)
+    leaf_rows = {c.name for c in whole}
+    inner = next(
+        n for n in report.nodes if n not in leaf_rows and report.nodes[n].unit and report.nodes[n].ops
+    )
+    row = next(c for c in whole if inner.startswith(c.name + "."))
+    sub = report.subtree(inner)
+    less = {c.name: c for c in roofline.roofline_layers(report, removed={inner: "fused"})}[row.name]
+    assert less.work == row.work - (sub.mults + sub.acc_adds + sub.bias_adds + sub.other_ops)
+    assert less.bytes == row.bytes - (sub.weight_bytes + sub.traffic_in + sub.traffic_out)
+
+
+def test_roofline_arithmetic() -> None:
+    peak = MachinePeak(threads=1, gflops=100.0, dram_gbs=10.0, cache_gbs=50.0, cache_bytes=1_000_000)
+    compute = RooflineLayer("a", "Conv2d", "standard", work=10**9, bytes=10**6)
+    memory = RooflineLayer("b", "Conv2d", "depthwise", work=10**6, bytes=10**8)
+    cached = RooflineLayer("c", "Conv2d", "depthwise", work=10**3, bytes=10**5)
+    assert compute.predict(peak) == pytest.approx(10**9 / 100e9)
+    assert compute.bound(peak) == "compute"
+    assert memory.predict(peak) == pytest.approx(10**8 / 10e9)
+    assert memory.bound(peak) == "memory"
+    assert cached.predict(peak) == pytest.approx(10**5 / 50e9)
+    assert peak.ridge() == pytest.approx(10.0) and peak.ridge(cached=True) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("cache_seconds", [1e-3, 1.0])
+def test_probe_turns_timings_into_rates(monkeypatch: pytest.MonkeyPatch, cache_seconds: float) -> None:
+    """With the timer replaced by known seconds, the probe's rates follow from its buffer sizes."""
+    llc = 8 * 2**20
+    seconds = iter([0.02, 0.05, cache_seconds])  # matmul, large copy, 20 cached copies
+    monkeypatch.setattr(roofline, "_llc_bytes", lambda: llc)
+    monkeypatch.setattr(roofline, "_best_seconds", lambda fn, repeats: next(seconds))
+    peak = probe_machine(1, repeats=1)
+    assert peak.gflops == pytest.approx(2 * 1024**3 / 0.02 / 1e9)
+    big = max(4 * llc, 64 * 2**20)
+    assert peak.dram_gbs == pytest.approx(2 * big / 0.05 / 1e9)
+    cache = 20 * 2 * (llc // 8) / cache_seconds / 1e9
+    # a cached copy measured slower than main memory (a busy machine) is reported at main memory's rate
+    assert peak.cache_gbs == pytest.approx(max(cache, peak.dram_gbs))
+    assert (peak.cache_gbs > peak.dram_gbs) == (cache_seconds == 1e-3)
+    assert peak.cache_bytes == llc // 2
+
+
+class _Slow(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(0.02)
+        return x + 1
+
+
+class _OwnOps(nn.Module):
+    """A parent with its own op (the `* 2`) and a slow child."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow = _Slow()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.slow(x) * 2
+
+
+def test_layer_times_go_to_their_rows() -> None:
+    net = _OwnOps()
+    layers = layer_costs(net, (4,))
+    assert [layer.name for layer in layers] == ["", "slow"]
+    own, slow = measure_layers(net, torch.zeros(1, 4), layers, repeats=2)
+    assert slow >= 0.02  # the sleep is in the child's row …
+    assert own < slow / 2  # … and not in the parent's own ops
+
+
+def test_real_probe_runs() -> None:
+    peak = probe_machine(1, repeats=1)
+    assert peak.threads == 1 and peak.gflops > 0 and peak.dram_gbs > 0

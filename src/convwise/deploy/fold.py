@@ -16,6 +16,7 @@ children of a wrapper block (conv -> BN -> act) at any depth.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,7 @@ from convwise.core.errors import config_error
 from convwise.layers.families import BATCH_NORMS as _NORMS
 from convwise.layers.families import CONVS as _CONVS
 from convwise.layers.families import spatial_dims
+from convwise.profile.trace import preserved, trace_calls
 
 
 @dataclass(frozen=True)
@@ -76,42 +78,22 @@ def _pairs_by_fx(model: nn.Module) -> list[FoldedPair] | None:
 
 def _pairs_by_hooks(model: nn.Module, example: torch.Tensor) -> list[FoldedPair]:
     """Conv -> BN pairs seen in one forward pass: the BN input is the very tensor the conv returned."""
-    names = {m: n for n, m in model.named_modules()}
-    conv_out: dict[int, str] = {}
-    calls: dict[str, int] = {}
-    seen: list[tuple[str, str]] = []
-    handles = []
-
-    def after_conv(mod: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        calls[names[mod]] = calls.get(names[mod], 0) + 1
-        conv_out[id(out)] = names[mod]
-        keep.append(out)  # keep alive so ids stay unique during the pass
-
-    def before_norm(mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
-        calls[names[mod]] = calls.get(names[mod], 0) + 1
-        if inp and id(inp[0]) in conv_out:
-            seen.append((conv_out[id(inp[0])], names[mod]))
-
-    keep: list[torch.Tensor] = []
-    for mod in model.modules():
-        if isinstance(mod, _CONVS):
-            handles.append(mod.register_forward_hook(after_conv))
-        elif isinstance(mod, _NORMS):
-            handles.append(mod.register_forward_pre_hook(before_norm))
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
+    hooked = [(n, m) for n, m in model.named_modules() if isinstance(m, _CONVS + _NORMS)]
+    with preserved(model):  # a training-mode forward would update BatchNorm statistics
+        calls, _ = trace_calls(model, example, modules=hooked)
+    count = Counter(c.name for c in calls)
+    conv_of = {id(c.output): c.name for c in calls if isinstance(c.module, _CONVS)}  # outputs kept alive
+    seen = [
+        (conv_of[id(c.input)], c.name)
+        for c in calls
+        if isinstance(c.module, _NORMS) and id(c.input) in conv_of
+    ]
     modules = dict(model.named_modules())
-    uses: dict[str, int] = {}
-    for conv, _ in seen:
-        uses[conv] = uses.get(conv, 0) + 1
+    uses = Counter(conv for conv, _ in seen)
     return [
         FoldedPair(conv=c, norm=n)
         for c, n in seen
-        if uses[c] == 1 and calls[c] == 1 and calls[n] == 1 and _foldable(modules[c], modules[n])
+        if uses[c] == 1 and count[c] == 1 and count[n] == 1 and _foldable(modules[c], modules[n])
     ]
 
 

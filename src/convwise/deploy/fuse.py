@@ -1,53 +1,49 @@
-"""In-place activations after convs: `ReLU(inplace=True)` where its input is a conv's fresh output.
+"""Conv + activation: each 2-d conv one oneDNN call with its activation fused, or the activation in place.
 
-After BatchNorm folding, a `conv -> ReLU` pair writes the conv output once and reads it once more to clip it;
-`inplace=True` saves the second buffer (an allocation and a memory pass per layer on a memory-bound path).
-That is only safe when nothing else reads the conv output, so an activation is switched only when:
+`fuse_conv_activations` replaces each conv by a `FusedConv2d` (weights prepacked once, the ReLU/ReLU6 of
+`convwise.layers.families.CONV_FUSED_ACTIVATIONS` that consumes its output applied as oneDNN's post-op).
+Where that is not used, `inplace_activations` switches `ReLU(inplace=True)` where its input is a conv's
+fresh output: after BatchNorm folding a `conv -> ReLU` pair writes the conv output once and reads it once
+more to clip it; in place saves the second buffer. Both are only safe when nothing else reads the conv
+output, so a pair is taken only when:
 
-- in one forward pass on an example, it receives exactly the tensor object a conv module returned (possibly
-  through `nn.Identity`, what a folded BatchNorm becomes), and each of the two modules runs exactly once;
-- after switching, the model's output on the example is bit-identical to before and the example input is
-  unchanged — otherwise every switch is undone.
+- in one forward pass on an example (`convwise.profile.trace.trace_calls`), the activation receives exactly
+  the tensor object a conv module returned (possibly through `nn.Identity`, what a folded BatchNorm becomes),
+  and each of the two modules runs exactly once;
+- afterwards, the model's output on the example matches (bit-identical for in-place, within the tolerance
+  for fusion) and the example input is unchanged — otherwise every change is undone.
 """
 
 from __future__ import annotations
 
+from collections import Counter, OrderedDict
+
 import torch
 from torch import nn
 
+from convwise.layers.families import CONV_FUSED_ACTIVATIONS
 from convwise.layers.families import CONVS as _CONVS
 from convwise.layers.families import INPLACE_ACTIVATIONS as _ACTS
+from convwise.profile.trace import trace_calls
 
 
 def _candidates(model: nn.Module, example: torch.Tensor) -> list[str]:
-    names = {m: n for n, m in model.named_modules()}
-    conv_outputs: list[torch.Tensor] = []  # kept alive so `is` comparisons are meaningful
-    calls: dict[nn.Module, int] = {}
-    fed: dict[nn.Module, bool] = {}
+    def wanted(m: nn.Module) -> bool:
+        return isinstance(m, _CONVS) or (isinstance(m, _ACTS) and not getattr(m, "inplace", True))
 
-    def after_conv(mod: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        calls[mod] = calls.get(mod, 0) + 1
-        conv_outputs.append(out)
-
-    def before_act(mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
-        calls[mod] = calls.get(mod, 0) + 1
-        fed[mod] = len(inp) == 1 and any(inp[0] is t for t in conv_outputs)
-
-    handles = []
-    for m in model.modules():
-        if isinstance(m, _CONVS):
-            handles.append(m.register_forward_hook(after_conv))
-        elif isinstance(m, _ACTS) and not getattr(m, "inplace", True):
-            handles.append(m.register_forward_pre_hook(before_act))
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
-    if any(n != 1 for m, n in calls.items() if isinstance(m, _CONVS)):
+    calls, _ = trace_calls(model, example, modules=[(n, m) for n, m in model.named_modules() if wanted(m)])
+    count = Counter(c.name for c in calls)
+    if any(count[c.name] != 1 for c in calls if isinstance(c.module, _CONVS)):
         return []  # a conv runs twice: its outputs could be reused in ways one pass does not show
-    return [names[m] for m, ok in fed.items() if ok and calls[m] == 1]
+    conv_outputs = {id(c.output) for c in calls if isinstance(c.module, _CONVS)}  # all kept alive
+    return [
+        c.name
+        for c in calls
+        if isinstance(c.module, _ACTS)
+        and len(c.args) == 1
+        and id(c.input) in conv_outputs
+        and count[c.name] == 1
+    ]
 
 
 def inplace_activations(model: nn.Module, example: torch.Tensor) -> list[str]:
@@ -83,13 +79,58 @@ def inplace_activations(model: nn.Module, example: torch.Tensor) -> list[str]:
     return names
 
 
-#: oneDNN post-op name and scalars for the activations `fuse_conv_activations` folds into a conv.
-def _post_op(act: nn.Module) -> tuple[str, list[float]] | None:
-    if type(act) is nn.ReLU:
-        return "relu", []
-    if type(act) in (nn.ReLU6, nn.Hardtanh):
-        return "hardtanh", [float(act.min_val), float(act.max_val)]  # type: ignore[arg-type]
-    return None
+def post_op(act: nn.Module) -> tuple[str, list[float]] | None:
+    """oneDNN post-op name and scalars of an activation deploy fuses, else None.
+
+    The activations are `convwise.layers.families.CONV_FUSED_ACTIVATIONS` (ReLU, and ReLU6/Hardtanh as
+    oneDNN's `hardtanh` with their bounds).
+
+    Example:
+        >>> from torch import nn
+        >>> post_op(nn.ReLU6()), post_op(nn.ReLU()), post_op(nn.GELU())
+        (('hardtanh', [0.0, 6.0]), ('relu', []), None)
+    """
+    if type(act) not in CONV_FUSED_ACTIVATIONS:
+        return None
+    if isinstance(act, nn.Hardtanh):  # ReLU6 is a Hardtanh(0, 6)
+        return "hardtanh", [float(act.min_val), float(act.max_val)]
+    return "relu", []
+
+
+#: torch versions whose private oneDNN ops (`torch.ops.mkldnn._reorder_convolution_weight`,
+#: `_convolution_pointwise`, what Inductor's freezing emits) `FusedConv2d` calls with the signature it uses.
+#: Outside this range (or in a build without them) nothing is fused: the plain convs run.
+ONEDNN_TORCH_VERSIONS: tuple[tuple[int, int], tuple[int, int]] = ((2, 1), (2, 13))
+
+
+def torch_version() -> tuple[int, int]:
+    """(major, minor) of the running torch.
+
+    Example:
+        >>> torch_version() >= (2, 0)
+        True
+    """
+    major, minor = torch.__version__.split("+")[0].split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
+def onednn_ops_usable() -> bool:
+    """True when this torch has oneDNN and its version is in `ONEDNN_TORCH_VERSIONS`.
+
+    Example:
+        >>> isinstance(onednn_ops_usable(), bool)
+        True
+    """
+    low, high = ONEDNN_TORCH_VERSIONS
+    if not low <= torch_version() <= high or not torch.backends.mkldnn.is_available():
+        return False
+    ops = torch.ops.mkldnn
+    return hasattr(ops, "_convolution_pointwise") and hasattr(ops, "_reorder_convolution_weight")
+
+
+#: Packed weight copies a `FusedConv2d` keeps (least recently used dropped first): one per thread count and
+#: input shape seen, so a server fed many shapes does not grow without bound.
+PACKED_CACHE_SIZE = 8
 
 
 class FusedConv2d(nn.Conv2d):
@@ -97,7 +138,8 @@ class FusedConv2d(nn.Conv2d):
 
     It is what Inductor's `freezing` emits (`torch.ops.mkldnn._convolution_pointwise`), without compiling.
     The weight stays a parameter (state dict, hooks, cost models see an ordinary conv); packed copies are
-    made on the first call per thread count and input shape, and dropped when the module is copied.
+    made on the first call per thread count and input shape (at most `PACKED_CACHE_SIZE`, least recently
+    used dropped first), and dropped when the module is copied.
     Inference only.
 
     Attributes:
@@ -107,7 +149,7 @@ class FusedConv2d(nn.Conv2d):
 
     post_op: str
     post_scalars: list[float]
-    _packed: dict[tuple[int, tuple[int, ...]], torch.Tensor]
+    _packed: OrderedDict[tuple[int, tuple[int, ...]], torch.Tensor]
 
     @classmethod
     def from_conv(
@@ -130,12 +172,12 @@ class FusedConv2d(nn.Conv2d):
         new.bias = conv.bias
         new.post_op = post_op
         new.post_scalars = list(scalars or [])
-        new._packed = {}
+        new._packed = OrderedDict()
         return new
 
     def __getstate__(self) -> dict[str, object]:
         state = super().__getstate__()
-        return {**state, "_packed": {}}
+        return {**state, "_packed": OrderedDict()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolution + bias + activation in one oneDNN call (prepacked weight)."""
@@ -153,6 +195,10 @@ class FusedConv2d(nn.Conv2d):
                 list(x.shape),
             )
             self._packed[key] = packed
+            if len(self._packed) > PACKED_CACHE_SIZE:  # variable input shapes: keep the most recent ones
+                self._packed.popitem(last=False)
+        else:
+            self._packed.move_to_end(key)
         return torch.ops.mkldnn._convolution_pointwise(
             x,
             packed,
@@ -191,9 +237,10 @@ def _set_child(root: nn.Module, target: nn.Module, new: nn.Module) -> None:
 
 def fuse_conv_activations(
     model: nn.Module, example: torch.Tensor, *, rtol: float = 1e-4, atol: float = 1e-5
-) -> list[str]:
-    """Replace each 2-d conv by a `FusedConv2d` (prepacked oneDNN weights), with the ReLU/ReLU6 that
-    consumes its output folded into it (and replaced by `nn.Identity`); return the fused convs' names.
+) -> dict[str, str | None]:
+    """Replace each 2-d conv by a `FusedConv2d` (prepacked oneDNN weights), with the activation of
+    `convwise.layers.families.CONV_FUSED_ACTIVATIONS` that consumes its output folded into it (and replaced
+    by `nn.Identity`).
 
     Pairs are found like `inplace_activations` does (the activation receives exactly the tensor the conv
     returned, each runs once). The model's output on `example` is then compared with the unfused one
@@ -204,56 +251,49 @@ def fuse_conv_activations(
         example: one float32 CPU input (the layout used later, e.g. channels-last).
 
     Returns:
-        Qualified names of the convs replaced (empty when oneDNN is unavailable or the check fails).
+        Qualified name of each conv replaced → the name of the activation fused into it (None when the
+        conv had none); empty when this torch build has no usable oneDNN ops or the check fails.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 1)).eval()
+        >>> fuse_conv_activations(net, torch.randn(1, 3, 8, 8))
+        {'0': '1', '2': None}
+        >>> net
+        Sequential(
+          (0): FusedConv2d(3, 4, kernel_size=(3, 3), stride=(1, 1), fused=relu)
+          (1): Identity()
+          (2): FusedConv2d(4, 4, kernel_size=(1, 1), stride=(1, 1), fused=none)
+        )
     """
-    if not torch.backends.mkldnn.is_available():
-        return []
-    names = {m: n for n, m in model.named_modules()}
-    conv_out: dict[int, nn.Module] = {}
-    kept: list[torch.Tensor] = []
-    calls: dict[nn.Module, int] = {}
-    act_of: dict[nn.Module, nn.Module] = {}
-    seen_input: dict[nn.Module, torch.Tensor] = {}
-
-    def after_conv(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        calls[mod] = calls.get(mod, 0) + 1
-        conv_out[id(out)] = mod
-        kept.append(out)
-        seen_input[mod] = inp[0]
-
-    def before_act(mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
-        calls[mod] = calls.get(mod, 0) + 1
-        conv = conv_out.get(id(inp[0])) if len(inp) == 1 else None
-        if conv is not None:
-            act_of[conv] = mod
-
-    handles = []
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            handles.append(m.register_forward_hook(after_conv))
-        elif _post_op(m) is not None:
-            handles.append(m.register_forward_pre_hook(before_act))
-    try:
-        with torch.no_grad():
-            before = model(example)
-    finally:
-        for h in handles:
-            h.remove()
-    convs = [m for m in calls if isinstance(m, nn.Conv2d)]
-    if any(calls[m] != 1 for m in calls) or not isinstance(before, torch.Tensor):
-        return []
-    convs = [c for c in convs if _fusable(c, seen_input[c])]
+    if not onednn_ops_usable():
+        return {}
+    hooked = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d) or post_op(m) is not None]
+    calls, before = trace_calls(model, example, modules=hooked)
+    count = Counter(c.name for c in calls)
+    if any(n != 1 for n in count.values()) or not isinstance(before, torch.Tensor):
+        return {}
+    conv_of = {id(c.output): c.name for c in calls if isinstance(c.module, nn.Conv2d)}  # outputs kept alive
+    act_of = {
+        conv_of[id(c.input)]: c
+        for c in calls
+        if post_op(c.module) is not None and len(c.args) == 1 and id(c.input) in conv_of
+    }
+    convs = [c for c in calls if isinstance(c.module, nn.Conv2d) and _fusable(c.module, c.input)]
     undo: list[tuple[nn.Module, nn.Module]] = []  # (new, old)
+    fused: dict[str, str | None] = {}
     for conv in convs:
-        act = act_of.get(conv)
-        op, scalars = _post_op(act) if act is not None else ("none", [])  # type: ignore[misc]
-        fused = FusedConv2d.from_conv(conv, op, scalars)
-        _set_child(model, conv, fused)
-        undo.append((fused, conv))
+        act = act_of.get(conv.name)
+        op, scalars = post_op(act.module) if act is not None else ("none", [])  # type: ignore[misc]
+        new = FusedConv2d.from_conv(conv.module, op, scalars)  # type: ignore[arg-type]
+        _set_child(model, conv.module, new)
+        undo.append((new, conv.module))
         if act is not None:
             ident = nn.Identity()
-            _set_child(model, act, ident)
-            undo.append((ident, act))
+            _set_child(model, act.module, ident)
+            undo.append((ident, act.module))
+        fused[conv.name] = act.name if act is not None else None
     probe = example.clone()
     try:
         with torch.no_grad():
@@ -266,7 +306,7 @@ def fuse_conv_activations(
     except (RuntimeError, TypeError, AttributeError):  # an op this torch build does not have
         ok = False
     if not ok:
-        for new, old in undo:
-            _set_child(model, new, old)
-        return []
-    return [names[c] for c in convs]
+        for new_module, old in undo:
+            _set_child(model, new_module, old)
+        return {}
+    return fused

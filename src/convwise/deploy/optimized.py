@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from convwise.deploy.fold import FoldedPair, _pairs_by_fx, fold_batchnorm
-from convwise.deploy.fuse import fuse_conv_activations, inplace_activations
+from convwise.deploy.fuse import fuse_conv_activations, inplace_activations, torch_version
 
 #: Outputs of `optimize(model)` match `model.eval()` to this tolerance (float32): BN folding and the
 #: channels-last kernels change only the order of float operations.
@@ -32,6 +32,8 @@ class OptimizedModel(nn.Module):
         inplace: the activations switched to `inplace=True` (see `convwise.deploy.fuse`).
         fused: the convs run as one oneDNN primitive with prepacked weights and the following
             activation fused (`convwise.deploy.fuse.FusedConv2d`); eager path only.
+        fused_into: each fused conv → the activation fused into it (None: the conv had none).
+        removed: the modules deploy made free, name → "folded" (a BatchNorm) or "fused" (an activation).
     """
 
     def __init__(
@@ -43,7 +45,7 @@ class OptimizedModel(nn.Module):
         fold_pending: bool = False,
         inplace: list[str] | None = None,
         inplace_pending: bool = False,
-        fused: list[str] | None = None,
+        fused: dict[str, str | None] | None = None,
         fuse_pending: bool = False,
         compile_mode: str | None = None,
     ) -> None:
@@ -55,11 +57,23 @@ class OptimizedModel(nn.Module):
         self.fold_pending = fold_pending
         self.inplace = list(inplace or [])
         self.inplace_pending = inplace_pending
-        self.fused = list(fused or [])
+        self.fused_into: dict[str, str | None] = dict(fused or {})
         self.fuse_pending = fuse_pending
         self._compiled_for: set[tuple[Any, ...]] = set()
         self._compile_mode = compile_mode
         self._by_threads: dict[int, nn.Module] = {torch.get_num_threads(): model} if compiled else {}
+
+    @property
+    def fused(self) -> list[str]:
+        """The convs run as one oneDNN primitive (`FusedConv2d`), in execution order."""
+        return list(self.fused_into)
+
+    @property
+    def removed(self) -> dict[str, str]:
+        """Modules of `model` that no longer compute anything: folded BatchNorms and fused activations."""
+        out = {pair.norm: "folded" for pair in self.folded}
+        out.update({act: "fused" for act in self.fused_into.values() if act is not None})
+        return out
 
     def forward(self, x: torch.Tensor) -> Any:
         """Run the model on `x` (N, C, H, W) in inference mode; the result does not track gradients."""
@@ -70,7 +84,7 @@ class OptimizedModel(nn.Module):
             _, self.folded = fold_batchnorm(base, x, inplace=True)
             self.fold_pending = False
         if self.fuse_pending:
-            self.fused = fuse_conv_activations(self.model, x, rtol=RTOL, atol=ATOL)
+            self.fused_into = fuse_conv_activations(self.model, x, rtol=RTOL, atol=ATOL)
             self.fuse_pending = False
         if self.inplace_pending:
             base = getattr(self.model, "_orig_mod", self.model)
@@ -84,9 +98,7 @@ class OptimizedModel(nn.Module):
             model = self._by_threads.get(n)
             if model is None:
                 base = getattr(self.model, "_orig_mod", self.model)
-                model = self._by_threads[n] = torch.compile(  # type: ignore[assignment]
-                    copy.deepcopy(base), mode=self._compile_mode, dynamic=False
-                )
+                model = self._by_threads[n] = _compile(copy.deepcopy(base), self._compile_mode)
             key = (n, tuple(x.shape), x.dtype, x.stride())
             if key not in self._compiled_for:
                 with torch.inference_mode(), _inductor_freezing(True):
@@ -105,19 +117,40 @@ class OptimizedModel(nn.Module):
         return super().train(False)
 
 
+#: torch versions whose private `torch._inductor.config.freezing` switch `_inductor_freezing` patches (checked
+#: on 2.13, where `options={"freezing": True}` alone does not reach the freezing passes). Elsewhere the public
+#: `torch.compile(..., options={"freezing": True})` is used instead.
+INDUCTOR_CONFIG_TORCH_VERSIONS: tuple[tuple[int, int], tuple[int, int]] = ((2, 2), (2, 13))
+
+
+def _inductor_config_usable() -> bool:
+    low, high = INDUCTOR_CONFIG_TORCH_VERSIONS
+    return low <= torch_version() <= high
+
+
 def _inductor_freezing(enabled: bool) -> contextlib.AbstractContextManager[Any]:
     """Inductor's `freezing` for the (lazy) compilation inside this call.
 
     `torch.compile(..., options={"freezing": True})` does not reach the freezing pass (torch 2.13: the
     output code keeps `aten.convolution`, unfused ReLUs and unpacked weights); the global config does.
     Patching it around the first call of each input shape keeps it local to this model and covers
-    the recompilation a new shape triggers; later calls skip the patch (about 27 µs).
+    the recompilation a new shape triggers; later calls skip the patch (about 27 µs). A torch outside
+    `INDUCTOR_CONFIG_TORCH_VERSIONS` gets the public option instead (`_compile_options`).
     """
-    if not enabled:
+    if not enabled or not _inductor_config_usable():
         return contextlib.nullcontext()
     import torch._inductor.config as inductor_config
 
+    if not hasattr(inductor_config, "freezing"):
+        return contextlib.nullcontext()
     return inductor_config.patch(freezing=True)
+
+
+def _compile(module: nn.Module, mode: str | None) -> nn.Module:
+    """`torch.compile(dynamic=False)`; with the public freezing option where the config patch is not used."""
+    if _inductor_config_usable() or mode is not None:
+        return torch.compile(module, mode=mode, dynamic=False)  # type: ignore[return-value]
+    return torch.compile(module, dynamic=False, options={"freezing": True})  # type: ignore[return-value]
 
 
 def optimize(
@@ -178,7 +211,7 @@ def optimize(
         inner = inner.to(memory_format=torch.channels_last)
     acts: list[str] = []
     acts_pending = False
-    convs: list[str] = []
+    convs: dict[str, str | None] = {}
     convs_pending = False
     if example is not None and channels_last and example.dim() == 4:
         example = example.contiguous(memory_format=torch.channels_last)
@@ -194,7 +227,7 @@ def optimize(
             acts = inplace_activations(inner, example)
     if compile:
         # freezing is switched on around each call (`_inductor_freezing`); one graph per input shape
-        inner = torch.compile(inner, mode=compile_mode, dynamic=False)  # type: ignore[assignment]
+        inner = _compile(inner, compile_mode)
     return OptimizedModel(
         inner, folded, channels_last, compile, pending, acts, acts_pending, convs, convs_pending, compile_mode
     ).eval()

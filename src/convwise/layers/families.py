@@ -86,18 +86,9 @@ INPLACE_ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.SiLU,
     nn.Hardswish,
 )
-#: Activations that oneDNN and onnxruntime fuse into the conv before them (the roofline predicts 0 s).
-CONV_FUSED_ACTIVATIONS: tuple[type[nn.Module], ...] = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.Hardswish,
-    nn.SiLU,
-    nn.GELU,
-    nn.Sigmoid,
-    nn.Hardsigmoid,
-    nn.LeakyReLU,
-    nn.ELU,
-)
+#: Activations `convwise.deploy.fuse` folds into the conv before them (oneDNN post-ops; the roofline predicts
+#: them free only where deploy did fuse them).
+CONV_FUSED_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.Hardtanh)
 
 Family = Literal["conv", "transposed_conv", "norm", "activation", "pool", "linear", "pass_through", "other"]
 

@@ -32,13 +32,14 @@ from torch import nn
 
 from convwise.core.errors import config_error
 from convwise.measure.roofline import (
-    LayerCost,
     MachinePeak,
-    layer_costs,
+    RooflineLayer,
     measure_layers,
     probe_machine,
+    roofline_layers,
     threads,
 )
+from convwise.profile import profile
 
 BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-dyn", "ort-int8-qdq")
 DEFAULT_BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-qdq")
@@ -90,13 +91,20 @@ class Timing:
 
 @dataclass
 class Roofline:
-    """Roofline prediction for one batch size: per-layer costs, predictions and measured times."""
+    """Roofline prediction for one batch size: per-layer costs (the profile's rows), predictions, times.
+
+    Attributes:
+        flops: the profile's FLOPs total of the model as written (docs/cost-model.md).
+        status: the profile's status (`partial` when some op had no formula: the prediction misses it).
+    """
 
     batch: int
     threads: int
-    layers: list[LayerCost]
+    layers: list[RooflineLayer]
     measured: list[float]
     peak: MachinePeak
+    flops: int = 0
+    status: str = "complete"
 
     @property
     def predicted(self) -> float:
@@ -104,9 +112,9 @@ class Roofline:
         return sum(layer.predict(self.peak) for layer in self.layers)
 
     @property
-    def flops(self) -> int:
-        """Total FLOPs of the batch."""
-        return sum(layer.flops for layer in self.layers)
+    def work(self) -> int:
+        """Total work of the layers the deployed model still runs (FLOPs + other ops)."""
+        return sum(layer.work for layer in self.layers)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -114,13 +122,16 @@ class Roofline:
             "batch": self.batch,
             "threads": self.threads,
             "flops": self.flops,
+            "work": self.work,
+            "status": self.status,
             "predicted_ms": self.predicted * 1e3,
             "measured_layers_ms": sum(self.measured) * 1e3,
             "layers": [
                 {
                     "name": layer.name,
                     "type": layer.type,
-                    "flops": layer.flops,
+                    "kind": layer.kind,
+                    "work": layer.work,
                     "bytes": layer.bytes,
                     "intensity": layer.intensity,
                     "bound": layer.bound(self.peak),
@@ -368,13 +379,16 @@ def run_benchmark(
                             break
                     result.timings.extend(timings[b] for b in live)
                     if peak is not None and optimized is not None:
-                        inner = optimized.model
-                        xl = x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
-                        costs = layer_costs(inner, xl)
+                        report = profile(model, tuple(input_shape), batch=batch)
+                        layers = roofline_layers(report, removed=optimized.removed)
                         advance(f"per-layer costs (batch {batch})")
-                        measured = measure_layers(inner, xl, repeats=layer_repeats)
+                        xl = x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+                        measured = measure_layers(optimized.model, xl, layers, repeats=layer_repeats)
                         advance(f"per-layer timing (batch {batch})")
-                        result.rooflines.append(Roofline(batch, n_threads, costs, measured, peak))
+                        flops = int(report.totals["flops"])
+                        result.rooflines.append(
+                            Roofline(batch, n_threads, layers, measured, peak, flops, report.status)
+                        )
             if peak is not None:  # probe again at the end and keep the best of both (shared machine)
                 best = _best_peak(peak, probe_machine(n_threads))
                 result.peaks[-1] = best

@@ -1,22 +1,27 @@
-"""Roofline prediction: this machine's peak GFLOP/s and bandwidth, per-layer FLOPs/bytes, measured times.
+"""Roofline prediction: this machine's peak GFLOP/s and bandwidth, and per-layer bounds and measured times.
 
-The roofline model: a layer needs at least `max(flops / peak_flops, bytes / bandwidth)` seconds. A layer whose
-arithmetic intensity (FLOPs per byte) is below the ridge point `peak_flops / bandwidth` is memory-bound.
+The roofline model: a layer needs at least `max(work / peak_flops, bytes / bandwidth)` seconds. A layer whose
+arithmetic intensity (work per byte) is below the ridge point `peak_flops / bandwidth` is memory-bound.
 
-- FLOPs follow the library's convention (SPEC §2): multiplications + accumulation additions + bias additions
-  for conv and linear layers; one operation per output element for BatchNorm, pooling and activations.
-- Bytes are weights + input + output activations (float32), the traffic an ideal kernel cannot avoid.
-- Bandwidth: the probe measures a large copy (main memory) and a copy that fits in the last-level cache; a
-  layer whose bytes fit in the cache is predicted with the cache bandwidth, any other with main memory's.
-- Activations that directly follow a conv (ReLU, ReLU6, ...) are predicted as fused into it (0 s), as
-  onnxruntime and oneDNN fuse them; they still show their measured time.
+The counts are `convwise.profile`'s, row by row (one cost engine, the conventions of docs/cost-model.md):
+
+- work = the row's `flops` (multiplications + accumulation and bias additions of conv and linear layers)
+  + its `other_ops` (BatchNorm, activations, pooling, element-wise ops);
+- bytes = the row's `bytes_moved` (weights + input + output activations at the profile's dtype);
+- bandwidth: the probe measures a large copy (main memory) and a copy that fits in the last-level cache; a
+  layer whose bytes fit in half the cache is predicted with the cache bandwidth, any other with main memory's;
+- modules that the deployed model no longer runs (`OptimizedModel.removed`: BatchNorms folded into their
+  conv, activations of `convwise.layers.families.CONV_FUSED_ACTIVATIONS` fused into it) are predicted free,
+  and their counts are taken off the row that holds them.
+
+This module adds only the machine probe, the prediction and the per-layer timing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import median
@@ -25,10 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.layers.families import CONV_FUSED_ACTIVATIONS as _ACTS
-from convwise.layers.families import CONVS as _CONVS
-from convwise.layers.families import PASS_THROUGH as _FREE
-from convwise.layers.families import layer_kind
+from convwise.profile import Report, profile
+from convwise.profile.trace import hooked
 
 
 @dataclass(frozen=True)
@@ -118,164 +121,188 @@ def probe_machine(n_threads: int | None = None, *, repeats: int = 10) -> Machine
     return MachinePeak(n_threads, gflops, dram, max(cache, dram), llc // 2)
 
 
-@dataclass
-class LayerCost:
-    """One leaf module's cost for one forward pass of a batch.
+@dataclass(frozen=True)
+class RooflineLayer:
+    """One row of the profile with its roofline inputs, for one forward pass of a batch.
 
     Attributes:
-        name: qualified module name.
+        name: the profile row's module name ("" for the top level's own ops).
         type: module class name.
-        flops: floating-point operations (see the module docstring).
-        bytes: weights + input + output activations, in bytes.
-        fused: an activation right after a conv, predicted as fused into it.
-        kind: `convwise.layers.families.layer_kind` (a conv's variant kind, `linear`, ...), else the type.
+        kind: the profile's kind (`standard`, `depthwise`, `pointwise`, `batch_norm` …), else the type.
+        work: floating-point work, the row's `flops + other_ops`.
+        bytes: the row's `bytes_moved`.
+        removed: "folded" or "fused" when the deployed model no longer computes the row (predicted free).
+        timed: whether `measure_layers` times the row's module on its own (a row holding only a parent
+            module's own ops is its time minus its children's).
+
+    Example:
+        >>> peak = MachinePeak(threads=1, gflops=100.0, dram_gbs=10.0, cache_gbs=50.0, cache_bytes=10**6)
+        >>> layer = RooflineLayer("conv", "Conv2d", "pointwise", work=10**9, bytes=10**6)
+        >>> layer.predict(peak), layer.bound(peak)
+        (0.01, 'compute')
     """
 
     name: str
     type: str
-    flops: int
+    kind: str
+    work: int
     bytes: int
-    fused: bool = False
-    kind: str = ""
+    removed: str | None = None
 
     @property
     def intensity(self) -> float:
-        """FLOPs per byte."""
-        return self.flops / self.bytes if self.bytes else 0.0
+        """Work per byte."""
+        return self.work / self.bytes if self.bytes else 0.0
 
     def predict(self, peak: MachinePeak) -> float:
         """Roofline lower bound of this layer's time, in seconds."""
-        if self.fused or (self.flops == 0 and self.bytes == 0):
+        if self.removed or (self.work == 0 and self.bytes == 0):
             return 0.0
         bandwidth = peak.cache_gbs if self.bytes <= peak.cache_bytes else peak.dram_gbs
-        return max(self.flops / (peak.gflops * 1e9), self.bytes / (bandwidth * 1e9))
+        return max(self.work / (peak.gflops * 1e9), self.bytes / (bandwidth * 1e9))
 
     def bound(self, peak: MachinePeak) -> str:
-        """`memory` or `compute`: which roof limits this layer (`fused` / `-` for free layers)."""
-        if self.fused:
-            return "fused"
-        if self.flops == 0 and self.bytes == 0:
+        """`memory` or `compute`: which roof limits this layer (`folded` / `fused` / `-` for free layers)."""
+        if self.removed:
+            return self.removed
+        if self.work == 0 and self.bytes == 0:
             return "-"
         cached = self.bytes <= peak.cache_bytes
         return "memory" if self.intensity < peak.ridge(cached) else "compute"
 
 
-def _nbytes(t: Any) -> int:
-    return t.numel() * t.element_size() if isinstance(t, torch.Tensor) else 0
+def _inside(name: str, row: str) -> bool:
+    return not row or name == row or name.startswith(row + ".")
 
 
-def conv_kind(mod: nn.Module) -> str:
-    """A conv's variant kind (`standard`, `depthwise`, ...), another module's profile kind, else its type."""
-    return layer_kind(mod) or type(mod).__name__
-
-
-def _flops(mod: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
-    if isinstance(mod, _CONVS):
-        per_out = mod.in_channels // mod.groups
-        for size in mod.kernel_size:
-            per_out *= int(size)
-        outputs = out.numel()
-        mults = outputs * per_out
-        adds = outputs * (per_out - 1) + (outputs if mod.bias is not None else 0)
-        return mults + adds
-    if isinstance(mod, nn.Linear):
-        rows = out.numel() // mod.out_features
-        mults = rows * mod.in_features * mod.out_features
-        adds = rows * (mod.in_features - 1) * mod.out_features + (out.numel() if mod.bias is not None else 0)
-        return mults + adds
-    if isinstance(mod, _FREE):
-        return 0
-    if isinstance(mod, nn.AdaptiveAvgPool2d | nn.AdaptiveAvgPool1d):
-        return inp.numel()
-    if isinstance(mod, nn.MaxPool2d | nn.AvgPool2d | nn.MaxPool1d | nn.AvgPool1d):
-        dims = 2 if isinstance(mod, nn.MaxPool2d | nn.AvgPool2d) else 1
-        k = mod.kernel_size
-        sizes = (k,) * dims if isinstance(k, int) else tuple(k)
-        taps = 1
-        for size in sizes:
-            taps *= int(size)
-        return out.numel() * taps
-    return out.numel()  # BatchNorm, activations and other element-wise modules
-
-
-def layer_costs(model: nn.Module, x: torch.Tensor) -> list[LayerCost]:
-    """FLOPs and bytes of every leaf module that runs in `model(x)`, in execution order.
+def roofline_layers(report: Report, *, removed: Mapping[str, str] | None = None) -> list[RooflineLayer]:
+    """The roofline inputs of every row of a profile `report` (its default rows: one per layer).
 
     Args:
-        model: the module (run once, in inference mode; not changed).
-        x: a batch of inputs.
+        report: `convwise.profile.profile(model, ...)` of the model as written (its eval mode).
+        removed: modules the deployed model no longer runs, name → "folded" / "fused"
+            (`OptimizedModel.removed`); their counts are taken off the row that holds them.
 
     Returns:
-        One `LayerCost` per leaf-module call.
+        One `RooflineLayer` per row, in the report's order.
+
+    Example:
+        >>> import torch
+        >>> from convwise.profile import profile
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU()).eval()
+        >>> rows = roofline_layers(profile(net, (3, 10, 10)), removed={"1": "folded"})
+        >>> [(r.name, r.kind, r.work, r.removed) for r in rows]
+        [('0', 'standard', 27648, None), ('1', 'batch_norm', 0, 'folded'), ('2', 'ReLU', 512, None)]
     """
-    names = {m: n for n, m in model.named_modules()}
-    costs: list[LayerCost] = []
-    last_conv_out: list[int] = [0]
-    handles = []
-
-    def hook(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
-        inp = args[0] if args else None
-        if isinstance(mod, _FREE):
-            costs.append(LayerCost(names[mod], type(mod).__name__, 0, 0, kind=type(mod).__name__))
-            return
-        params = sum(_nbytes(p) for p in mod.parameters(recurse=False))
-        params += sum(_nbytes(b) for b in mod.buffers(recurse=False))
-        fused = isinstance(mod, _ACTS) and isinstance(inp, torch.Tensor) and last_conv_out[0] == id(inp)
-        moved = params + _nbytes(inp) + _nbytes(out)
-        flops = _flops(mod, inp, out)
-        costs.append(LayerCost(names[mod], type(mod).__name__, flops, moved, fused, conv_kind(mod)))
-        if isinstance(mod, _CONVS):
-            last_conv_out[0] = id(out)
-            keep.append(out)
-
-    keep: list[torch.Tensor] = []
-    for mod in model.modules():
-        if not any(True for _ in mod.children()):
-            handles.append(mod.register_forward_hook(hook))
-    try:
-        with torch.inference_mode():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return costs
+    removed = dict(removed or {})
+    out: list[RooflineLayer] = []
+    for row in report.rows():
+        name = "" if row["name"] == "(top level)" else row["name"]
+        work, moved = row["flops"] + row["other_ops"], row["bytes_moved"]
+        whole = removed.get(name)
+        if whole is None:
+            subtree = row["folded"] or not report.nodes[name].children
+            for gone in removed:
+                if gone in report.nodes and (gone == name or (subtree and _inside(gone, name))):
+                    sub = report.subtree(gone)
+                    work -= sub.mults + sub.acc_adds + sub.bias_adds + sub.other_ops
+                    moved -= sub.weight_bytes + sub.traffic_in + sub.traffic_out
+        out.append(
+            RooflineLayer(
+                name,
+                row["type"],
+                row["kind"] or row["type"],
+                0 if whole else max(work, 0),
+                0 if whole else max(moved, 0),
+                whole,
+            )
+        )
+    return out
 
 
-def measure_layers(model: nn.Module, x: torch.Tensor, *, repeats: int = 5, warmup: int = 1) -> list[float]:
-    """Median wall time of every leaf-module call of `model(x)` over `repeats` passes, in execution order.
+def layer_costs(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    batch: int = 1,
+    removed: Mapping[str, str] | None = None,
+) -> list[RooflineLayer]:
+    """`roofline_layers` of `convwise.profile.profile(model, input_shape, batch=batch)` (eval mode).
 
-    Hooks time each module between its forward pre-hook and forward hook, so the sum is a little less
-    than the model's latency (Python glue between modules is not attributed).
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Linear(128, 10))
+        >>> [layer.work for layer in layer_costs(net, (128,))]  # 1,280 mults + 1,270 + 10 adds
+        [2560]
     """
-    starts: dict[int, float] = {}
-    samples: list[list[float]] = []
-    order: list[int] = [0]
-    handles = []
+    return roofline_layers(profile(model, tuple(input_shape), batch=batch), removed=removed)
+
+
+def measure_layers(
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Sequence[RooflineLayer],
+    *,
+    repeats: int = 5,
+    warmup: int = 1,
+) -> list[float]:
+    """Median wall time of each layer's module in `model(x)` over `repeats` passes, in the order of `layers`.
+
+    Each module is timed between its forward pre-hook and forward hook (summed over its calls in a pass). A
+    row that holds only a parent module's own ops gets the parent's time minus its children's. Python glue
+    outside the modules is not attributed, so the sum is a little less than the model's latency.
+
+    Args:
+        model: the module to time (e.g. `OptimizedModel.model`), with the same module names as the model
+            the `layers` were profiled from.
+        x: its input batch.
+        layers: the rows to time (`layer_costs`).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU())
+        >>> times = measure_layers(net, torch.zeros(1, 1, 8, 8), layer_costs(net, (1, 8, 8)), repeats=2)
+        >>> len(times), all(t >= 0 for t in times)
+        (2, True)
+    """
+    modules = dict(model.named_modules())
+    own = {layer.name for layer in layers if modules[layer.name] is model or _has_own_row(layer, layers)}
+    timed: dict[str, nn.Module] = {layer.name: modules[layer.name] for layer in layers}
+    for name in own:
+        prefix = name + "." if name else ""
+        timed.update({prefix + child: m for child, m in modules[name].named_children()})
+    name_of = {id(m): n for n, m in timed.items()}
+    starts: dict[int, list[float]] = {}
+    totals: dict[str, float] = {}
+    samples: dict[str, list[float]] = {n: [] for n in timed}
 
     def pre(mod: nn.Module, _args: tuple[Any, ...]) -> None:
-        starts[id(mod)] = time.perf_counter()
+        starts.setdefault(id(mod), []).append(time.perf_counter())
 
     def post(mod: nn.Module, _args: tuple[Any, ...], _out: Any) -> None:
-        elapsed = time.perf_counter() - starts[id(mod)]
-        i = order[0]
-        if i == len(samples):
-            samples.append([])
-        samples[i].append(elapsed)
-        order[0] += 1
+        name = name_of[id(mod)]
+        totals[name] = totals.get(name, 0.0) + time.perf_counter() - starts[id(mod)].pop()
 
-    for mod in model.modules():
-        if not any(True for _ in mod.children()):
-            handles.append(mod.register_forward_pre_hook(pre))
-            handles.append(mod.register_forward_hook(post))
-    try:
-        with torch.inference_mode():
-            for _ in range(warmup):
-                model(x)
-            samples.clear()
-            for _ in range(repeats):
-                order[0] = 0
-                model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return [median(s) for s in samples]
+    with hooked(timed.values(), pre=pre, post=post), torch.inference_mode():
+        for i in range(warmup + repeats):
+            totals.clear()
+            model(x)
+            if i >= warmup:
+                for name in timed:
+                    samples[name].append(totals.get(name, 0.0))
+    med = {n: median(s) if s else 0.0 for n, s in samples.items()}
+    out = []
+    for layer in layers:
+        t = med[layer.name]
+        if layer.name in own:
+            prefix = layer.name + "." if layer.name else ""
+            t -= sum(med[prefix + c] for c, _ in modules[layer.name].named_children())
+        out.append(max(t, 0.0))
+    return out
+
+
+def _has_own_row(layer: RooflineLayer, layers: Sequence[RooflineLayer]) -> bool:
+    """A row whose module has other rows below it: the row holds that module's own ops only."""
+    prefix = layer.name + "."
+    return any(other.name.startswith(prefix) for other in layers)

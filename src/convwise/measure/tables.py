@@ -117,13 +117,14 @@ def layer_table(roof: Roofline, *, top: int | None = None) -> Any:
 
     total = sum(roof.measured) or 1.0
     table = Table(
-        title=f"measured vs roofline per layer (optimized, batch {roof.batch}, {roof.threads} thread(s))",
+        title=f"measured vs roofline per layer (optimized, batch {roof.batch}, {roof.threads} thread(s)"
+        f"{_removed_note(roof)}); work = FLOPs + other ops, from convwise.profile",
         title_justify="left",
     )
     for col in (
         "layer",
         "kind",
-        "MFLOP",
+        "M work",
         "MB moved",
         "FLOP/B",
         "bound",
@@ -136,7 +137,7 @@ def layer_table(roof: Roofline, *, top: int | None = None) -> Any:
     rows = [
         (layer, t)
         for layer, t in zip(roof.layers, roof.measured, strict=True)
-        if layer.type not in ("Identity", "Flatten", "Dropout")
+        if not layer.removed and (layer.work or layer.bytes)
     ]
     if top is not None:
         rows = sorted(rows, key=lambda r: r[1], reverse=True)[:top]
@@ -146,7 +147,7 @@ def layer_table(roof: Roofline, *, top: int | None = None) -> Any:
         table.add_row(
             layer.name,
             layer.kind,
-            f"{layer.flops / 1e6:.2f}",
+            f"{layer.work / 1e6:.2f}",
             f"{layer.bytes / 1e6:.2f}",
             f"{layer.intensity:.1f}",
             bound,
@@ -160,7 +161,7 @@ def layer_table(roof: Roofline, *, top: int | None = None) -> Any:
     table.add_row(
         "total",
         "",
-        f"{roof.flops / 1e6:.1f}",
+        f"{roof.work / 1e6:.1f}",
         "",
         "",
         "",
@@ -173,31 +174,39 @@ def layer_table(roof: Roofline, *, top: int | None = None) -> Any:
     return table
 
 
+def _removed_note(roof: Roofline) -> str:
+    counts: dict[str, int] = {}
+    for layer in roof.layers:
+        if layer.removed:
+            counts[layer.removed] = counts.get(layer.removed, 0) + 1
+    return "".join(f", {n} {how} not shown" for how, n in sorted(counts.items()))
+
+
 def kind_shares(roof: Roofline) -> dict[str, dict[str, float]]:
-    """Per layer kind (depthwise, pointwise, ...): share of FLOPs, of predicted and of measured time."""
-    total_flops = max(roof.flops, 1)
+    """Per layer kind (depthwise, pointwise, ...): share of work, of predicted and of measured time."""
+    total_flops = max(roof.work, 1)
     total_time = max(sum(roof.measured), 1e-12)
     total_pred = max(roof.predicted, 1e-12)
     shares: dict[str, dict[str, float]] = {}
     for layer, t in zip(roof.layers, roof.measured, strict=True):
-        if layer.flops == 0 and layer.bytes == 0:
+        if layer.work == 0 and layer.bytes == 0:
             continue
         entry = shares.setdefault(layer.kind, {"flops": 0.0, "predicted": 0.0, "measured": 0.0})
-        entry["flops"] += layer.flops / total_flops
+        entry["flops"] += layer.work / total_flops
         entry["predicted"] += layer.predict(roof.peak) / total_pred
         entry["measured"] += t / total_time
     return shares
 
 
 def kind_table(roof: Roofline) -> Any:
-    """Where FLOPs and time part: share of FLOPs vs share of measured time per layer kind."""
+    """Where FLOPs and time part: share of work (FLOPs + other ops) vs of measured time per layer kind."""
     from rich.table import Table
 
     table = Table(
         title=f"FLOPs vs time by layer kind (optimized model, batch {roof.batch}, {roof.threads} thread(s))",
         title_justify="left",
     )
-    for col in ("kind", "% FLOPs", "% predicted time", "% measured time"):
+    for col in ("kind", "% work", "% predicted time", "% measured time"):
         table.add_column(col, justify="left" if col == "kind" else "right")
     for kind, entry in sorted(kind_shares(roof).items(), key=lambda kv: -kv[1]["measured"]):
         table.add_row(

@@ -103,36 +103,6 @@ def _shape(value: Any) -> list[int] | None:
     return [int(v) for v in shape] if shape is not None else None
 
 
-class _Restore:
-    """Puts back modes, parameters, buffers and the RNG state of a model after a forward pass."""
-
-    def __init__(self, model: Any) -> None:
-        import torch
-
-        self.model = model
-        self.modes = {m: m.training for m in model.modules()}
-        self.state = {
-            k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items() if hasattr(v, "detach")
-        }
-        self.rng = torch.get_rng_state()
-
-    def __enter__(self) -> _Restore:
-        self.model.eval()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        for m, mode in self.modes.items():
-            m.training = mode
-        with torch.no_grad():
-            current = self.model.state_dict(keep_vars=True)
-            for k, v in self.state.items():
-                if k in current and hasattr(current[k], "copy_"):
-                    current[k].copy_(v)
-        torch.set_rng_state(self.rng)
-
-
 def _fx_graph(model: Any, example: Any) -> list[GraphNode]:
     import torch
     from torch import fx
@@ -205,34 +175,12 @@ def nodes_by_id(nodes: list[GraphNode], node_id: str) -> GraphNode:
 
 def _hook_graph(model: Any, example: Any) -> list[GraphNode]:
     """Fallback: leaf modules in the order the forward pass runs them, as a chain."""
-    import torch
-
     from convwise.layers import ConvVariant, SpecConv2d
+    from convwise.profile.trace import leaf_modules, trace_calls
 
-    leaves: list[tuple[str, Any]] = []
-    skip: set[int] = set()
-    for name, m in model.named_modules():
-        if id(m) in skip:
-            continue
-        if isinstance(m, (ConvVariant, SpecConv2d)):
-            skip.update(id(c) for c in m.modules())
-            leaves.append((name, m))
-        elif not list(m.children()) and name:
-            leaves.append((name, m))
-    calls: list[tuple[str, Any, list[int] | None, list[int] | None]] = []
-    handles = []
-    for name, m in leaves:
-
-        def hook(mod: Any, args: Any, out: Any, name: str = name) -> None:
-            calls.append((name, mod, _shape(args[0]) if args else None, _shape(out)))
-
-        handles.append(m.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
+    leaves = [(n, m) for n, m in leaf_modules(model, whole=(ConvVariant, SpecConv2d)) if n]
+    traced, _ = trace_calls(model, example, modules=leaves)
+    calls = [(c.name, c.module, _shape(c.input) if c.args else None, _shape(c.output)) for c in traced]
     nodes = [GraphNode("x", "x", "Input", "input", output_shape=_shape(example))]
     seen: set[int] = set()
     for i, (name, mod, in_shape, out_shape) in enumerate(calls):
@@ -270,6 +218,8 @@ def model_graph(model: Any, input_shape: tuple[int, int, int], *, name: str = "m
     """
     import torch
 
+    from convwise.profile.trace import preserved
+
     if len(input_shape) != 3:
         raise config_error("`input_shape` must be (C, H, W).", input_shape=input_shape)
     try:
@@ -278,7 +228,8 @@ def model_graph(model: Any, input_shape: tuple[int, int, int], *, name: str = "m
     except StopIteration:
         device, dtype = torch.device("cpu"), torch.float32
     example = torch.zeros((1, *input_shape), device=device, dtype=dtype)
-    with _Restore(model):
+    with preserved(model):
+        model.eval()
         try:
             nodes = _fx_graph(model, example)
             method = "torch.fx"
