@@ -1,12 +1,16 @@
 """Inference latency goals: MobileNet v1 1.0-224, the seed Fashion CNN and the KWS CNN on every backend.
 
 Measures, side by side in one run (backends interleaved, order rotating every round), eager NCHW, the
-optimised eager path (`convwise.deploy.optimize`), `torch.compile` of it, and onnxruntime fp32 / int8, at
-batch 1 and 32, then prints the backend tables, the roofline prediction per layer and the goals:
+optimised eager path (`convwise.deploy.optimize`), `torch.compile` of it, onnxruntime fp32 / int8 and, when
+the extra `openvino` is installed, OpenVINO with fp32 forced, at batch 1 and 32, then prints the backend
+tables (each row with its precision), the roofline prediction per layer and the goals:
 
-- best convwise path (eager / optimized / compiled) <= 1.0x onnxruntime's default-session latency,
-- best convwise path within 1.25x of the roofline prediction,
+- best fp32 path convwise deploys to (eager / optimized / compiled / ov-fp32) <= 1.0x onnxruntime's
+  default-session latency, and the best PyTorch path's ratio beside it,
+- best fp32 path within 1.25x of the roofline prediction,
 - optimised eager >= 1.5x faster than plain eager NCHW.
+
+The header names the CPU (model, the SIMD/AMX flags that decide the kernels) and the load average.
 
 The process runs with `convwise.deploy.tune_allocator()` (glibc keeps freed memory instead of unmapping
 it; it applies to every backend alike) unless `--default-malloc` is given.
@@ -21,7 +25,9 @@ The machine is shared: read ratios between backends of the same run, not absolut
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import platform
 import sys
 import time
@@ -35,6 +41,21 @@ from convwise.measure.tables import print_report
 from convwise.models import resolve_target
 
 MODELS = ("mobilenet_v1", "fashion_separable_cnn", "kws_cnn")
+#: CPU flags that decide which kernels oneDNN, MLAS and OpenVINO use.
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_description() -> str:
+    """'Intel(R) Xeon(R) … | avx2 avx512f … | 2 CPUs' from /proc/cpuinfo (the platform name elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = dict(ln.split(":", 1) for ln in text.splitlines() if ":" in ln)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    have = " ".join(f for f in FLAGS if f in flags) or "none of " + ",".join(FLAGS)
+    return f"{fields.get('model name', platform.machine())} | {have} | {os.cpu_count()} CPUs"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
     parser.add_argument("--batch", default="1,32", help="batch sizes (default 1,32)")
     parser.add_argument("--threads", default=None, help="thread counts (default: torch's current count)")
-    parser.add_argument("--backends", default=",".join(DEFAULT_BACKENDS))
+    default = list(DEFAULT_BACKENDS)
+    if importlib.util.find_spec("openvino") is not None:
+        default.append("ov-fp32")
+    parser.add_argument("--backends", default=",".join(default), help="(default: %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to compile)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=15)
@@ -62,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     tuned = False if args.default_malloc else tune_allocator()
     print(
         f"# inference latency  {time.strftime('%Y-%m-%d %H:%M:%S')}  torch {torch.__version__}  "
-        f"{platform.processor() or platform.machine()}  {torch.get_num_threads()} torch threads by default  "
+        f"{_versions()}  {torch.get_num_threads()} torch threads by default  "
         f"allocator: {'tuned (deploy.tune_allocator)' if tuned else 'default'}"
     )
+    print(f"# CPU: {cpu_description()}")
+    print(f"# load average at start: {_load()}")
     results = []
     for name in args.models.split(","):
         loaded = resolve_target(name)
@@ -85,10 +111,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {name}  ({time.perf_counter() - start:.0f} s)")
         print_report(result, layers=True, top=args.top)
         results.append(result.as_dict())
+    print(f"\n# load average at end: {_load()}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} CPUs)"
+
+
+def _versions() -> str:
+    out = []
+    for name in ("onnxruntime", "openvino"):
+        if importlib.util.find_spec(name) is not None:
+            module = __import__(name)
+            out.append(f"{name} {getattr(module, '__version__', '?').split('-')[0]}")
+    return "  ".join(out)
 
 
 if __name__ == "__main__":

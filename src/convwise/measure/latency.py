@@ -9,6 +9,11 @@ Backends (names used in tables and `--backends`):
 - `ort-fp32`       onnxruntime, a default `InferenceSession` (all graph optimisations), fp32 ONNX export.
 - `ort-int8-dyn`   onnxruntime on the dynamic int8 model.
 - `ort-int8-qdq`   onnxruntime on the static (QDQ) int8 model (calibrated on random inputs unless given data).
+- `ov-fp32`        OpenVINO (extra `openvino`) on the fp32 ONNX export, fp32 forced
+                   (`INFERENCE_PRECISION_HINT`: on a CPU with AMX it would silently run bf16), one stream.
+- `ov-bf16`        the same in bfloat16, where the CPU has it (marked bf16: not an fp32 figure).
+
+Every row says its precision: the one the runtime reports for OpenVINO, the model's dtype for the others.
 
 Timing: every backend is warmed up, then the backends take turns (the order rotates every round), so load
 from other processes hits all of them alike. Each figure is the median (and 90th percentile) of the rounds.
@@ -17,6 +22,7 @@ from other processes hits all of them alike. Each figure is the median (and 90th
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import tempfile
 import time
@@ -31,6 +37,7 @@ import torch
 from torch import nn
 
 from convwise.core.errors import config_error
+from convwise.measure import ov_runtime
 from convwise.measure.roofline import (
     MachinePeak,
     RooflineLayer,
@@ -41,10 +48,23 @@ from convwise.measure.roofline import (
 )
 from convwise.profile import profile
 
-BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-dyn", "ort-int8-qdq")
+BACKENDS: tuple[str, ...] = (
+    "eager",
+    "optimized",
+    "compiled",
+    "ort-fp32",
+    "ort-int8-dyn",
+    "ort-int8-qdq",
+    "ov-fp32",
+    "ov-bf16",
+)
 DEFAULT_BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-qdq")
-#: Backends that are convwise's own PyTorch paths (the goal compares the best of them with onnxruntime).
+#: Backends that are convwise's own PyTorch paths.
 CONVWISE_PATHS: tuple[str, ...] = ("eager", "optimized", "compiled")
+#: Every fp32 path `convwise bench` deploys to (the goal compares the best of them with onnxruntime).
+FP32_PATHS: tuple[str, ...] = (*CONVWISE_PATHS, "ov-fp32")
+#: Precision of each backend's row, where the backend itself does not report it.
+PRECISION: dict[str, str] = {"ort-fp32": "fp32", "ort-int8-dyn": "int8", "ort-int8-qdq": "int8"}
 
 
 @dataclass
@@ -57,6 +77,7 @@ class Timing:
     samples: list[float]
     warmup: int
     setup_s: float = 0.0
+    precision: str = "fp32"
 
     @property
     def median(self) -> float:
@@ -86,6 +107,7 @@ class Timing:
             "p90_ms": self.p90 * 1e3,
             "throughput": self.throughput,
             "setup_s": self.setup_s,
+            "precision": self.precision,
         }
 
 
@@ -169,10 +191,17 @@ class BenchResult:
         return None
 
     def goals(self, batch: int, n_threads: int) -> dict[str, Any]:
-        """The goals at one batch size: best convwise path vs onnxruntime and roofline, optimised speed-up."""
+        """The goals at one batch size: the best fp32 path convwise deploys to (PyTorch paths, OpenVINO) vs
+        onnxruntime and the roofline, the best PyTorch path vs onnxruntime, and the optimised speed-up."""
         out: dict[str, Any] = {"batch": batch, "threads": n_threads}
-        own = [t for b in CONVWISE_PATHS if (t := self.timing(b, batch, n_threads)) is not None]
-        best = min(own, key=lambda t: t.median) if own else None
+
+        def fastest(names: Sequence[str]) -> Timing | None:
+            rows = [t for b in names if (t := self.timing(b, batch, n_threads)) is not None]
+            rows = [t for t in rows if t.precision == "fp32"]
+            return min(rows, key=lambda t: t.median) if rows else None
+
+        best = fastest(FP32_PATHS)
+        torch_best = fastest(CONVWISE_PATHS)
         ort = self.timing("ort-fp32", batch, n_threads)
         eager = self.timing("eager", batch, n_threads)
         opt = self.timing("optimized", batch, n_threads)
@@ -184,6 +213,9 @@ class BenchResult:
             ratio = best.median / ort.median
             out["best_vs_ort"] = ratio
             out["best_vs_ort_met"] = ratio <= 1.0
+        if torch_best is not None and ort is not None:
+            out["best_pytorch"] = torch_best.backend
+            out["best_pytorch_vs_ort"] = torch_best.median / ort.median
         if best is not None and roof is not None:
             ratio = best.median / roof.predicted
             out["best_vs_roofline"] = ratio
@@ -315,12 +347,15 @@ def run_benchmark(
             raise config_error(f"`{arg}` values must be positive integers.", **{arg: list(values or [])})
     if repeats < 1 or warmup < 0:
         raise config_error("`repeats` must be >= 1 and `warmup` >= 0.", repeats=repeats, warmup=warmup)
+    if any(b.startswith("ov-") for b in backends):
+        ov_runtime.require()  # before minutes of measuring: the error names the extra
     thread_counts = list(thread_counts or [torch.get_num_threads()])
     model = model.eval()
+    x_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     result = BenchResult(model=name, input_shape=tuple(input_shape))
 
     needs_opt = any(b in backends for b in ("optimized", "compiled")) or roofline
-    example = torch.randn(1, *input_shape)
+    example = torch.randn(1, *input_shape, dtype=x_dtype)
     optimized = optimize(model, example=example) if needs_opt else None
     compiled = optimize(model, example=example, compile=True) if "compiled" in backends else None
 
@@ -329,7 +364,7 @@ def run_benchmark(
     )
     with tempfile.TemporaryDirectory(prefix="convwise-bench-") as tmp, _progress(total, progress) as advance:
         onnx_files: dict[str, Path] = {}
-        if any(b.startswith("ort") for b in backends):
+        if any(b.startswith(("ort", "ov")) for b in backends):
             onnx_files = _build_onnx(model, input_shape, backends, Path(tmp), calibration)
         for n_threads in thread_counts:
             sessions: dict[str, Any] = {}
@@ -339,12 +374,14 @@ def run_benchmark(
                 sessions = {
                     b: onnx_io.session(p, threads=n_threads) for b, p in onnx_files.items() if b in backends
                 }
+            precision = {b: PRECISION.get(b, str(x_dtype).removeprefix("torch.")) for b in backends}
+            precision = {b: "fp32" if p == "float32" else p for b, p in precision.items()}
             peak = probe_machine(n_threads) if roofline else None
             if peak is not None:
                 result.peaks.append(peak)
             for batch in batch_sizes:
                 with threads(n_threads):
-                    x = torch.randn(batch, *input_shape)
+                    x = torch.randn(batch, *input_shape, dtype=x_dtype)
                     runners: dict[str, Callable[[], Any]] = {}
                     for b in backends:
                         if b == "eager":
@@ -355,7 +392,15 @@ def run_benchmark(
                             runners[b] = _torch_runner(compiled, x)
                         elif b in sessions:
                             runners[b] = _ort_runner(sessions[b], x.numpy())
-                    timings = {b: Timing(b, batch, n_threads, [], warmup) for b in runners}
+                        elif b.startswith("ov-"):
+                            compiled_ov = ov_runtime.compile_onnx(
+                                onnx_files["ort-fp32"], tuple(x.shape), threads=n_threads, precision=b[3:]
+                            )
+                            runners[b] = functools.partial(compiled_ov, x.numpy())
+                            precision[b] = compiled_ov.precision
+                    timings = {
+                        b: Timing(b, batch, n_threads, [], warmup, precision=precision[b]) for b in runners
+                    }
                     for b, fn in runners.items():
                         start = time.perf_counter()
                         for _ in range(warmup):

@@ -107,11 +107,11 @@ def probe_machine(n_threads: int | None = None, *, repeats: int = 10) -> Machine
         a, b = torch.randn(n, n), torch.randn(n, n)
         c = torch.empty(n, n)
         gflops = 2 * n**3 / _best_seconds(lambda: torch.mm(a, b, out=c), repeats) / 1e9
-        big = max(4 * llc, 64 * 1024**2) // 4
-        src, dst = torch.randn(big), torch.empty(big)
+        big = min(max(4 * llc, 64 * 1024**2), 512 * 1024**2) // 4  # past the cache, at most 2×512 MiB
+        src, dst = torch.ones(big), torch.empty(big)
         dram = 2 * big * 4 / _best_seconds(lambda: dst.copy_(src), repeats) / 1e9
         small = max(llc // 8, 256 * 1024) // 4
-        src_s, dst_s = torch.randn(small), torch.empty(small)
+        src_s, dst_s = torch.ones(small), torch.empty(small)
 
         def copies() -> None:
             for _ in range(20):

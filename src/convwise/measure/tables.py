@@ -25,11 +25,12 @@ def backend_table(result: BenchResult, batch: int, n_threads: int) -> Any:
         title=f"{result.model}: input N={batch}, CxHxW={shape}, {n_threads} thread(s), {reps} (interleaved)",
         title_justify="left",
     )
-    for col in ("backend", "median ms", "p90 ms", "samples/s", "vs eager", "vs ort-fp32"):
-        table.add_column(col, justify="left" if col == "backend" else "right")
+    for col in ("backend", "precision", "median ms", "p90 ms", "samples/s", "vs eager", "vs ort-fp32"):
+        table.add_column(col, justify="left" if col in ("backend", "precision") else "right")
     for t in sorted(rows, key=lambda t: t.median):
         table.add_row(
             t.backend,
+            t.precision,
             _ms(t.median),
             _ms(t.p90),
             f"{t.throughput:.1f}",
@@ -39,6 +40,7 @@ def backend_table(result: BenchResult, batch: int, n_threads: int) -> Any:
     if roof is not None:
         table.add_row(
             "roofline (predicted)",
+            "fp32",
             _ms(roof.predicted),
             "",
             f"{batch / roof.predicted:.1f}",
@@ -47,21 +49,22 @@ def backend_table(result: BenchResult, batch: int, n_threads: int) -> Any:
             style="dim",
         )
     for backend, reason in result.skipped.items():
-        table.add_row(backend, "skipped", "", "", "", reason[:60], style="yellow")
+        table.add_row(backend, "", "skipped", "", "", "", reason[:60], style="yellow")
     return table
 
 
 def goals_table(result: BenchResult) -> Any:
-    """The issue's three goals for every batch size / thread count measured."""
+    """The goals for every batch size / thread count measured (best fp32 path: PyTorch paths and OpenVINO)."""
     from rich.table import Table
 
     table = Table(title="goals (met = yes)", title_justify="left")
     for col in (
         "batch",
         "threads",
-        "best convwise path",
+        "best fp32 path",
         "best / ort-fp32 <= 1.0",
         "best / roofline <= 1.25",
+        "best PyTorch path / ort-fp32",
         "eager / optimized >= 1.5",
     ):
         table.add_column(col, justify="right")
@@ -80,6 +83,7 @@ def goals_table(result: BenchResult) -> Any:
             f"{goal.get('best_convwise', '-')} {goal.get('best_convwise_ms', 0):.2f} ms",
             cell(goal, "best_vs_ort"),
             cell(goal, "best_vs_roofline"),
+            f"{goal['best_pytorch']} {goal['best_pytorch_vs_ort']:.2f}" if "best_pytorch" in goal else "-",
             cell(goal, "optimized_speedup"),
         )
     return table
