@@ -89,12 +89,9 @@ def target_config(args: argparse.Namespace) -> dict[str, Any]:
             raise config_error("`--alpha` must be a positive number.", alpha=alpha)
     resolution = getattr(args, "resolution", None)
     if resolution is not None:
-        try:
-            config["resolution"] = int(resolution)
-        except ValueError:
-            raise config_error("`--resolution` must be a positive integer.", resolution=resolution) from None
-        if config["resolution"] < 1:
-            raise config_error("`--resolution` must be a positive integer.", resolution=resolution)
+        from convwise.cli.shapes import parse_positive
+
+        config["resolution"] = parse_positive("--resolution", resolution)
     return config
 
 

@@ -44,7 +44,7 @@ from convwise.core.spec import (
     separable,
     standard,
 )
-from convwise.core.validate import DTYPE_BYTES, dtype_bytes
+from convwise.core.validate import DTYPE_BYTES, dtype_bytes, non_negative_int, positive_int
 
 __all__ = [
     "BIAS_POLICIES",
@@ -80,8 +80,10 @@ __all__ = [
     "make_divisible",
     "make_spec",
     "missing_extra",
+    "non_negative_int",
     "parse_padding",
     "pointwise",
+    "positive_int",
     "receptive_field",
     "resolution_multiplier",
     "same_amounts",

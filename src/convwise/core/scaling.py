@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Literal
 
 from convwise.core.errors import config_error
-from convwise.core.validate import is_int, positive_int
+from convwise.core.validate import positive_int
 
 Rounding = Literal["paper", "tf"]
 ROUNDINGS: tuple[str, ...] = ("paper", "tf")
@@ -77,6 +77,4 @@ def scale_resolution(resolution: int, resolution_multiplier: float | Fraction) -
 
 def resolution_multiplier(resolution: int, base: int = 224) -> Fraction:
     """ρ for a given input side relative to `base` (224 for MobileNet), exact."""
-    if not is_int(resolution) or resolution < 1:
-        raise config_error("`resolution` must be a positive integer.", resolution=resolution)
-    return Fraction(resolution, positive_int("base", base))
+    return Fraction(positive_int("resolution", resolution), positive_int("base", base))

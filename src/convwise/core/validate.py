@@ -26,14 +26,29 @@ def is_int(value: Any) -> bool:
 
 
 def positive_int(name: str, value: Any) -> int:
-    """Return `value` if it is an integer ≥ 1, else raise a ConfigError naming `name`."""
+    """Return `value` if it is an integer ≥ 1 (not a bool), else raise a ConfigError naming `name`.
+
+    The one check of a positive integer argument, with the one message ("`name` must be a positive
+    integer. Received: name=value").
+
+    >>> positive_int("groups", 4)
+    4
+    >>> positive_int("groups", 0)
+    Traceback (most recent call last):
+    ...
+    convwise.core.errors.ConfigError: `groups` must be a positive integer. Received: groups=0.
+    """
     if not is_int(value) or value < 1:
         raise config_error(f"`{name}` must be a positive integer.", **{name: value})
     return int(value)
 
 
 def non_negative_int(name: str, value: Any) -> int:
-    """Return `value` if it is an integer ≥ 0, else raise a ConfigError naming `name`."""
+    """Return `value` if it is an integer ≥ 0 (not a bool), else raise a ConfigError naming `name`.
+
+    >>> non_negative_int("num_classes", 0)
+    0
+    """
     if not is_int(value) or value < 0:
         raise config_error(f"`{name}` must be a non-negative integer.", **{name: value})
     return int(value)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.core import config_error, make_spec
+from convwise.core import config_error, make_spec, positive_int
 from convwise.models.blocks import Named, conv_bn_act, sequential
 from convwise.models.registry import register
 
@@ -78,8 +78,7 @@ def ds_cnn(
     key = size.upper() if isinstance(size, str) else size
     if key not in DS_CNN_SIZES:
         raise config_error(f"`size` must be one of {', '.join(DS_CNN_SIZES)}.", size=size)
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise config_error("`num_classes` must be a positive integer.", num_classes=num_classes)
+    positive_int("num_classes", num_classes)
     kw: dict[str, Any] = {"device": device, "dtype": dtype}
     first, *rest = DS_CNN_SIZES[key]
     spec = make_spec(

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.core import config_error, make_spec
+from convwise.core import config_error, make_spec, non_negative_int
 from convwise.core.spec import BIAS_POLICIES
 from convwise.layers import build_layer
 from convwise.models.blocks import Named, sequential
@@ -73,8 +73,7 @@ def kws_cnn(
         raise config_error(
             f"`bias_policy` must be one of {', '.join(BIAS_POLICIES)}.", bias_policy=bias_policy
         )
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
-        raise config_error("`num_classes` must be a non-negative integer.", num_classes=num_classes)
+    non_negative_int("num_classes", num_classes)
     fe = KWS_FRONT_END
     kw: dict[str, Any] = {"device": device, "dtype": dtype}
     c = fe.filters

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.core import config_error, make_spec, scale_channels
+from convwise.core import config_error, make_spec, positive_int, scale_channels
 from convwise.core.scaling import ROUNDINGS
 from convwise.models.blocks import Named, conv_bn_act, sequential
 from convwise.models.registry import register
@@ -69,8 +69,7 @@ def mobilenet_v1_layers(
         raise config_error(f"`conv` must be one of {', '.join(CONV_FORMS)}.", conv=conv)
     if rounding not in ROUNDINGS:
         raise config_error(f"`rounding` must be one of {', '.join(ROUNDINGS)}.", rounding=rounding)
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise config_error("`num_classes` must be a positive integer.", num_classes=num_classes)
+    positive_int("num_classes", num_classes)
     if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
         raise config_error("`dropout` must be in [0, 1).", dropout=dropout)
     kw: dict[str, Any] = {"device": device, "dtype": dtype}
@@ -151,8 +150,7 @@ def mobilenet_v1(
     Raises:
         ConfigError: bad α, resolution, rounding, conv form, class count or dropout.
     """
-    if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
-        raise config_error("`resolution` must be a positive integer.", resolution=resolution)
+    positive_int("resolution", resolution)
     layers = mobilenet_v1_layers(
         width_multiplier, num_classes, dropout, rounding, conv, activation, in_channels, device, dtype
     )

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.core import config_error, make_divisible, make_spec
+from convwise.core import config_error, make_divisible, make_spec, positive_int
 from convwise.core.scaling import exact
 from convwise.models.blocks import Named, conv_bn_act, sequential
 from convwise.models.registry import register
@@ -104,10 +104,8 @@ def mobilenet_v2(
         ConfigError: bad α, resolution, class count or dropout.
     """
     alpha = exact(width_multiplier)
-    if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
-        raise config_error("`resolution` must be a positive integer.", resolution=resolution)
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise config_error("`num_classes` must be a positive integer.", num_classes=num_classes)
+    positive_int("resolution", resolution)
+    positive_int("num_classes", num_classes)
     if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
         raise config_error("`dropout` must be in [0, 1).", dropout=dropout)
     kw: dict[str, Any] = {"device": device, "dtype": dtype}

@@ -19,7 +19,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.core import ConfigError, LayerSpec, config_error, layer_cost, make_spec, scale_channels
+from convwise.core import (
+    ConfigError,
+    LayerSpec,
+    config_error,
+    layer_cost,
+    make_spec,
+    positive_int,
+    scale_channels,
+)
 from convwise.core.spec import BIAS_POLICIES
 from convwise.layers import ConvVariant, SpecConv2d, build_layer, classify_conv
 from convwise.profile import Report, profile
@@ -87,10 +95,7 @@ def parse_rewrite(text: str, *, depth_multiplier: int = 1, bias_policy: str | No
         if not g_text.isdigit() or int(g_text) < 1:
             raise config_error(rule, to=text)
         groups = int(g_text)
-    if not isinstance(depth_multiplier, int) or isinstance(depth_multiplier, bool) or depth_multiplier < 1:
-        raise config_error(
-            "`depth_multiplier` must be a positive integer.", depth_multiplier=depth_multiplier
-        )
+    positive_int("depth_multiplier", depth_multiplier)
     if kind == "grouped" and depth_multiplier != 1:
         raise config_error(
             "A depth multiplier applies to the separable rewrites only.",

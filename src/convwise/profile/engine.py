@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from convwise.core import config_error
+from convwise.core import config_error, positive_int
 from convwise.layers.families import BATCH_NORMS
 from convwise.profile.formulas import DEFAULT_FORMULAS, Formula, FormulaTable, OpCost, op_key
 from convwise.profile.meta_shapes import fast_meta
@@ -397,8 +397,7 @@ def profile(
     """
     if not isinstance(model, nn.Module):
         raise config_error("`model` must be a torch.nn.Module.", model=type(model).__name__)
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise config_error("`batch` must be a positive integer.", batch=batch)
+    positive_int("batch", batch)
     if device not in ("meta", "real"):
         raise config_error("`device` must be 'meta' or 'real'.", device=device)
     if input_size is not None and inputs is not None:
