@@ -141,7 +141,7 @@ def test_rewrite_errors_are_pinned() -> None:
 def test_zoo_model_and_meta_device() -> None:
     from convwise.models import build
 
-    model = build("kws_cnn", form="standard", device="meta")
+    model = build("kws_cnn", conv_kind="standard", device="meta")
     result = whatif(model, "separable")
     assert [r.name for r in result.replaced] == ["conv2d", "conv2d_1"]
     assert result.replaced[1].params_after == 1152 + 16512  # keras policy: depthwise without bias
@@ -150,7 +150,10 @@ def test_zoo_model_and_meta_device() -> None:
 
 def test_cli_whatif_json_and_save(user_file: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "rewritten.pt"
-    assert main(["whatif", user_file, "--to", "separable", "--alpha", "0.5", "--json", "-o", str(out)]) == 0
+    assert (
+        main(["whatif", user_file, "--to", "separable", "--project-alpha", "0.5", "--json", "-o", str(out)])
+        == 0
+    )
     payload = json.loads(capsys.readouterr().out)
     assert payload["totals"]["params_after"] < payload["totals"]["params_before"]
     stem = payload["replaced"][0]["width_multiplier_projection"]

@@ -13,9 +13,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from convwise.core import ConfigError, layer_cost
 from convwise.layers import ConvVariant
+from convwise.layers.classify import conv_like_modules
 from convwise.models import build, get_entry, list_models, register
 from convwise.models.mobilenet import MOBILENET_V1_BLOCKS
-from convwise.models.whatif import conv_like_modules
 from convwise.profile import profile
 from convwise.profile.breakdown import counted_layers
 
@@ -66,14 +66,14 @@ def count_model(model: nn.Module, shape: tuple[int, ...]) -> _Counted:
 
 ZOO_CONFIGS = [
     ("mobilenet_v1", {"resolution": 32}),
-    ("mobilenet_v1", {"width_multiplier": 0.25, "resolution": 48, "conv": "standard"}),
+    ("mobilenet_v1", {"width_multiplier": 0.25, "resolution": 48, "conv_kind": "standard"}),
     ("mobilenet_v1", {"width_multiplier": 0.5, "resolution": 40, "rounding": "tf"}),
     ("mobilenet_v2", {"resolution": 32}),
     ("mobilenet_v2", {"width_multiplier": 0.35, "resolution": 40}),
     ("fashion_separable_cnn", {}),
-    ("kws_cnn", {"form": "standard"}),
-    ("kws_cnn", {"form": "depthwise"}),
-    ("kws_cnn", {"form": "separable", "num_classes": 12}),
+    ("kws_cnn", {"conv_kind": "standard"}),
+    ("kws_cnn", {"conv_kind": "depthwise"}),
+    ("kws_cnn", {"conv_kind": "separable", "num_classes": 12}),
     ("ds_cnn", {"size": "S"}),
     ("ds_cnn", {"size": "M"}),
     ("ds_cnn", {"size": "L"}),
@@ -155,7 +155,7 @@ def test_mobilenet_matches_brute_force_and_paper(
 ) -> None:
     channels = [int(alpha * c) for c in (32, *(b.out_channels for b in MOBILENET_V1_BLOCKS))]
     macs, params = _mobilenet_brute(channels, res, conv == "standard")
-    model = build("mobilenet_v1", width_multiplier=alpha, resolution=res, conv=conv, device="meta")
+    model = build("mobilenet_v1", width_multiplier=alpha, resolution=res, conv_kind=conv, device="meta")
     counted = count_model(model, (3, res, res))
     assert counted.macs == macs
     assert counted.counted_params == params
@@ -168,7 +168,7 @@ def test_mobilenet_rows_that_differ_from_the_paper_are_the_known_ones() -> None:
     # Table 7, 160: 290.68 M (paper 290); Table 4 Conv MobileNet 4867.29 M (paper 4866 = without the FC)
     m160 = count_model(build("mobilenet_v1", resolution=160, device="meta"), (3, 160, 160))
     assert m160.macs == 290_675_200
-    conv = count_model(build("mobilenet_v1", conv="standard", device="meta"), (3, 224, 224))
+    conv = count_model(build("mobilenet_v1", conv_kind="standard", device="meta"), (3, 224, 224))
     assert round((conv.macs - 1024 * 1000) / 1e6) == 4866
 
 
@@ -190,7 +190,7 @@ def test_seed_fashion_cnn_is_spec_layer_by_layer() -> None:
     ],
 )
 def test_kws_front_end_is_spec_section_4(form: str, layer: str, params: int, mults: int, out: tuple) -> None:
-    model = build("kws_cnn", form=form)
+    model = build("kws_cnn", conv_kind=form)
     assert _numel(getattr(model, layer)) == params
     row = count_model(model, (1, 34, 13)).by_name()[layer]
     assert (row.params, row.macs, row.output_shape) == (params, mults, out)
@@ -215,12 +215,14 @@ def test_ds_cnn_matches_hello_edge(size: str, memory_kb: float, ops_m: float, fo
 def test_registry_raises_on_duplicate_and_bad_config() -> None:
     with pytest.raises(ConfigError, match="already registered"):
         register("mobilenet_v1", description="x", input_shape=(3, 1, 1))(lambda: nn.Identity())
-    with pytest.raises(ConfigError, match=r"`conv` must be one of separable, standard\. Received: conv='x'"):
-        build("mobilenet_v1", conv="x")
+    with pytest.raises(
+        ConfigError, match=r"`conv_kind` must be one of separable, standard\. Received: conv_kind='x'"
+    ):
+        build("mobilenet_v1", conv_kind="x")
     with pytest.raises(ConfigError, match=r"`size` must be one of S, M, L\. Received: size='XL'"):
         build("ds_cnn", size="XL")
-    with pytest.raises(ConfigError, match=r"`form` must be one of standard, depthwise, separable"):
-        build("kws_cnn", form="grouped")
+    with pytest.raises(ConfigError, match=r"`conv_kind` must be one of standard, depthwise, separable"):
+        build("kws_cnn", conv_kind="grouped")
     with pytest.raises(ConfigError, match=r"`rounding` must be one of paper, tf"):
         build("mobilenet_v1", rounding="up")
 
@@ -259,10 +261,10 @@ def test_mobilenet_v2_residuals() -> None:
     ("name", "config"),
     [
         ("mobilenet_v1", {"resolution": 160}),
-        ("mobilenet_v1", {"conv": "standard", "resolution": 96}),
+        ("mobilenet_v1", {"conv_kind": "standard", "resolution": 96}),
         ("mobilenet_v2", {"width_multiplier": 0.5, "resolution": 128}),
         ("ds_cnn", {"size": "L"}),
-        ("kws_cnn", {"form": "separable", "num_classes": 12}),
+        ("kws_cnn", {"conv_kind": "separable", "num_classes": 12}),
     ],
 )
 def test_counts_agree_with_the_dispatch_level_profiler(name: str, config: dict) -> None:

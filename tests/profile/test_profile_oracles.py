@@ -36,7 +36,7 @@ def numel(model: nn.Module) -> int:
     ("make", "shape"),
     [
         (lambda: build("mobilenet_v1", resolution=96).eval(), (3, 96, 96)),
-        (lambda: build("mobilenet_v1", width_multiplier=0.25, conv="standard").eval(), (3, 64, 64)),
+        (lambda: build("mobilenet_v1", width_multiplier=0.25, conv_kind="standard").eval(), (3, 64, 64)),
         (lambda: build("fashion_separable_cnn").eval(), (1, 28, 28)),
         (lambda: ConvBNNet().eval(), (3, 17, 13)),
         (lambda: FunctionalNet(), (3, 16, 16)),

@@ -228,7 +228,7 @@ def test_mobilenet_v2_residual_blocks_by_hand_and_gradient() -> None:
 def test_kws_cnn_by_hand_and_gradient() -> None:
     # conv 10×4 stride 3×2: r (10, 4), j (3, 2); then 3×3: r (10 + 2·3, 4 + 2·2) = (16, 8), j (3, 2).
     for form in ("standard", "depthwise", "separable"):
-        model = build("kws_cnn", form=form).eval()
+        model = build("kws_cnn", conv_kind=form).eval()
         report = profile(model, (1, 34, 13))
         assert field(report, "conv2d") == ([10, 4], [3, 2])
         assert report.totals["receptive_field"] == [16, 8] and report.totals["jump"] == [3, 2]

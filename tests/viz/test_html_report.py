@@ -150,8 +150,8 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_standard_equivalent_of_mobilenet_is_the_published_one() -> None:
     """MobileNet's Table 4: as standard convs, 29.3 M parameters and 4,866 M Mult-Adds (vs 4.2 M, 569 M)."""
     from convwise.models import build
+    from convwise.models.reverse import standard_equivalent
     from convwise.profile import profile
-    from convwise.viz.report import standard_equivalent
 
     model = build("mobilenet_v1")
     summary = profile(model, (3, 224, 224)).to_dict()

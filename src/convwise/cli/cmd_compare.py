@@ -113,9 +113,9 @@ def render_comparison(con: Console, comp: Comparison, *, channels_last: bool = F
         con.print(Text(note), soft_wrap=True)
     theory = comp.theory_separable_ratio
     measured = comp.separable_mults_ratio
-    formula, substituted = comp.theory_formula()
     line = (
-        f"MobileNet theory, separable / standard multiplications: {formula} = {substituted} = {fmt(theory)}"
+        "MobileNet theory, separable / standard multiplications: "
+        f"{comp.separable_theory.text()} = {fmt(theory)}"
     )
     if measured is not None:
         verdict = "exactly equal" if measured == theory else "the theory does not apply: output sizes differ"

@@ -125,13 +125,13 @@ def spec_from_args(args: argparse.Namespace) -> tuple[LayerSpec, tuple[int, int,
     return spec, shape, parse_positive("--batch", args.batch), parse_dtype(args.dtype)
 
 
-def console() -> Console:
-    """A rich console on stdout (at least 120 columns wide when not a terminal, so tables do not wrap)."""
+def console(min_width: int = 120) -> Console:
+    """A rich console on stdout (at least `min_width` columns when not a terminal, so tables do not wrap)."""
     from rich.console import Console
 
     con = Console(highlight=False)
     if not con.is_terminal:
-        con = Console(highlight=False, width=max(con.width, 120))
+        con = Console(highlight=False, width=max(con.width, min_width))
     return con
 
 

@@ -15,7 +15,6 @@ from convwise.core.cost import (
     LayerCost,
     StageCost,
     layer_cost,
-    separable_ratio_theory,
     stage_cost,
 )
 from convwise.core.errors import (
@@ -44,6 +43,7 @@ from convwise.core.spec import (
     separable,
     standard,
 )
+from convwise.core.theory import RatioTheory, ratio_theory, separable_ratio_theory
 from convwise.core.validate import DTYPE_BYTES, dtype_bytes, non_negative_int, positive_int
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "LayerSpec",
     "MissingDependencyError",
     "Padding",
+    "RatioTheory",
     "ReceptiveField",
     "StageCost",
     "Variant",
@@ -84,6 +85,7 @@ __all__ = [
     "parse_padding",
     "pointwise",
     "positive_int",
+    "ratio_theory",
     "receptive_field",
     "resolution_multiplier",
     "same_amounts",

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from convwise.core.cost import LayerCost, layer_cost, separable_ratio_theory
+from convwise.core.cost import LayerCost, layer_cost
 from convwise.core.errors import ConfigError, config_error
 from convwise.core.explain import Explanation, fmt
 from convwise.core.spec import BiasPolicy, LayerSpec, make_spec
+from convwise.core.theory import RatioTheory, ratio_theory
 from convwise.core.validate import Pair, chw, pair, positive_int
 
 
@@ -59,16 +60,16 @@ class Comparison:
         return sep.spec.depth_multiplier if sep is not None else 1
 
     @property
+    def separable_theory(self) -> RatioTheory:
+        """MobileNet's 1/Cout + 1/(kh·kw), times the depth multiplier m when m > 1, with its formula."""
+        return ratio_theory(
+            "separable", self.out_channels, self.kernel_size, depth_multiplier=self.depth_multiplier
+        )
+
+    @property
     def theory_separable_ratio(self) -> Fraction:
         """MobileNet's 1/Cout + 1/(kh·kw), times the depth multiplier m when m > 1 (exact)."""
-        return separable_ratio_theory(self.out_channels, self.kernel_size, self.depth_multiplier)
-
-    def theory_formula(self) -> tuple[str, str]:
-        """(formula, substituted values) of `theory_separable_ratio`."""
-        (kh, kw), cout, m = self.kernel_size, self.out_channels, self.depth_multiplier
-        if m == 1:
-            return "1/Cout + 1/(kh·kw)", f"1/{cout} + 1/({kh}·{kw})"
-        return "m·(1/Cout + 1/(kh·kw))", f"{m}·(1/{cout} + 1/({kh}·{kw}))"
+        return self.separable_theory.value
 
     def variant(self, name: str) -> Variant:
         """The row called `name` ('standard', 'separable', 'grouped (g=2)' …, or just 'grouped').
@@ -117,11 +118,14 @@ class Comparison:
                 )
         kh, kw = self.kernel_size
         cout, m = self.out_channels, self.depth_multiplier
-        theory = self.theory_separable_ratio
-        formula, substituted = self.theory_formula()
+        theory = self.separable_theory
         out.append(
             Explanation(
-                "separable / standard multiplications, theory", formula, substituted, float(theory), "theory"
+                "separable / standard multiplications, theory",
+                theory.formula,
+                theory.substituted,
+                float(theory.value),
+                "theory",
             )
         )
         sep = self.variant("separable").cost
@@ -194,7 +198,7 @@ class Comparison:
             "kernel_size": list(self.kernel_size),
             "groups": self.groups,
             "theory_separable_ratio": float(self.theory_separable_ratio),
-            "theory_separable_ratio_formula": " = ".join(self.theory_formula()),
+            "theory_separable_ratio_formula": self.separable_theory.text(),
             "depth_multiplier": self.depth_multiplier,
             "theory_holds": self.theory_holds,
             "separable_mults_ratio": (

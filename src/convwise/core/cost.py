@@ -457,14 +457,3 @@ def layer_cost(
         bytes_moved=moved,
         explanations=tuple(explanations),
     )
-
-
-def separable_ratio_theory(out_channels: int, kernel_size: Pair, depth_multiplier: int = 1) -> Fraction:
-    """MobileNet's cost ratio of depthwise-separable to standard: 1/Cout + 1/(kh·kw) (exact).
-
-    With a depth multiplier m both stages do m times the work: m·(1/Cout + 1/(kh·kw)). The ratio is exact
-    for multiplications whenever both convs have the same output size (biases are additions, not
-    multiplications).
-    """
-    m = positive_int("depth_multiplier", depth_multiplier)
-    return m * (Fraction(1, out_channels) + Fraction(1, kernel_size[0] * kernel_size[1]))

@@ -155,13 +155,19 @@ class Conv2dSpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A convolution variant: its kind and its primitive stages (one, or depthwise then pointwise)."""
+    """A convolution variant: its kind and its primitive stages (one, or depthwise then pointwise).
+
+    `groups` is the variant's g (`make_spec(..., groups=g)`, `--groups`), derived from the stages; a
+    stage's own `Conv2dSpec.groups` is `nn.Conv2d`'s argument (Cin for a depthwise stage).
+
+    >>> make_spec("grouped-separable", 4, 10, 3, groups=2).groups, make_spec("depthwise", 4, 8, 3).groups
+    (2, 1)
+    """
 
     kind: Kind
     stages: tuple[Conv2dSpec, ...]
     depth_multiplier: int = 1
     bias_policy: BiasPolicy | None = None
-    groups: int = 1
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -176,6 +182,17 @@ class LayerSpec:
                     out_channels=a.out_channels,
                     in_channels=b.in_channels,
                 )
+
+    @property
+    def groups(self) -> int:
+        """g: the groups of a grouped or pointwise conv and of a grouped-separable's pointwise stage; else 1.
+
+        Standard, depthwise and separable variants have no g (a depthwise stage's `nn.Conv2d` groups,
+        Cin, is its `Conv2dSpec.groups`).
+        """
+        if self.kind in ("grouped", "pointwise", "grouped-separable"):
+            return self.stages[-1].groups
+        return 1
 
     @property
     def in_channels(self) -> int:
@@ -216,6 +233,14 @@ class LayerSpec:
     def is_composite(self) -> bool:
         """True for separable kinds (two stages)."""
         return len(self.stages) > 1
+
+    def params(self) -> int:
+        """Weight and bias elements of every stage (no input needed).
+
+        >>> make_spec("separable", 16, 32, 3, bias_policy="pytorch").params()  # 160 + 544 (SPEC §4)
+        704
+        """
+        return sum(stage.weight_params() + stage.bias_params() for stage in self.stages)
 
     def stage_sizes(self, size: Pair) -> list[tuple[Pair, Pair]]:
         """(input (H, W), output (Ho, Wo)) of every stage for an input of `size`."""
@@ -324,7 +349,7 @@ def grouped(
     k, s, p, d = _common(kernel_size, stride, padding, dilation, padding_mode)
     g = positive_int("groups", groups)
     stage = Conv2dSpec(in_channels, out_channels, k, s, p, d, g, _bias_flag(bias))
-    return LayerSpec("grouped", (stage,), groups=g)
+    return LayerSpec("grouped", (stage,))
 
 
 def depthwise(
@@ -343,7 +368,7 @@ def depthwise(
     cin = positive_int("in_channels", in_channels)
     m = positive_int("depth_multiplier", depth_multiplier)
     stage = Conv2dSpec(cin, cin * m, k, s, p, d, cin, _bias_flag(bias), "depthwise")
-    return LayerSpec("depthwise", (stage,), depth_multiplier=m, groups=cin)
+    return LayerSpec("depthwise", (stage,), depth_multiplier=m)
 
 
 def pointwise(
@@ -373,7 +398,7 @@ def pointwise(
         _bias_flag(bias),
         "pointwise",
     )
-    return LayerSpec("pointwise", (stage,), groups=g)
+    return LayerSpec("pointwise", (stage,))
 
 
 def _separable_biases(bias_policy: Any) -> tuple[bool, bool]:
@@ -445,7 +470,7 @@ def grouped_separable(
     dw = Conv2dSpec(cin, mid, k, s, p, d, cin, dw_bias, "depthwise")
     pw = Conv2dSpec(mid, out_channels, (1, 1), (1, 1), VALID, (1, 1), g, pw_bias, "pointwise")
     kind: Kind = "separable" if g == 1 else "grouped-separable"
-    return LayerSpec(kind, (dw, pw), depth_multiplier=m, bias_policy=bias_policy, groups=g)
+    return LayerSpec(kind, (dw, pw), depth_multiplier=m, bias_policy=bias_policy)
 
 
 def make_spec(

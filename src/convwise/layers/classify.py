@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from torch import nn
@@ -48,38 +47,48 @@ def conv_stage(conv: nn.Conv2d) -> Conv2dSpec:
 def classify_conv(conv: nn.Module) -> LayerSpec:
     """The variant of one convolution module: standard, grouped, depthwise or pointwise.
 
-    Accepts `nn.Conv2d` and convwise layers (whose spec is returned as is).
+    Accepts `nn.Conv2d` and convwise layers: a variant layer's spec is returned as is; a lone `SpecConv2d`
+    keeps its own stage (with its padding policy, e.g. TF 'same') and gets the kind its channels, groups
+    and kernel give.
+
+    >>> classify_conv(nn.Conv2d(8, 16, 3, groups=8)).kind, classify_conv(nn.Conv2d(8, 16, 1)).kind
+    ('depthwise', 'pointwise')
     """
     from convwise.layers.conv import ConvVariant, SpecConv2d
 
     if isinstance(conv, ConvVariant):
         return conv.spec
     if isinstance(conv, SpecConv2d):
-        conv = conv.conv
+        base = classify_conv(conv.conv)
+        return LayerSpec(base.kind, (conv.spec,), depth_multiplier=base.depth_multiplier)
     stage = conv_stage(conv)  # type: ignore[arg-type]
     cin, cout, g = stage.in_channels, stage.out_channels, stage.groups
     if stage.role == "pointwise":
-        return LayerSpec("pointwise", (stage,), groups=g)
+        return LayerSpec("pointwise", (stage,))
     if g == 1:
         # a 1-channel conv also matches the depthwise rule; as a standard conv its role is 'conv'
         return LayerSpec("standard", (replace(stage, role="conv"),))
     if stage.role == "depthwise":
-        return LayerSpec("depthwise", (stage,), depth_multiplier=cout // cin, groups=g)
-    return LayerSpec("grouped", (stage,), groups=g)
+        return LayerSpec("depthwise", (stage,), depth_multiplier=cout // cin)
+    return LayerSpec("grouped", (stage,))
 
 
 def classify_pair(first: nn.Module, second: nn.Module) -> LayerSpec | None:
-    """A depthwise conv followed by a 1×1 conv, as one separable (or grouped-separable) spec; else None."""
-    from convwise.layers.conv import SpecConv2d
+    """A depthwise conv followed by a 1×1 conv, as one separable (or grouped-separable) spec; else None.
 
-    a = first.conv if isinstance(first, SpecConv2d) else first
-    b = second.conv if isinstance(second, SpecConv2d) else second
-    if not (isinstance(a, nn.Conv2d) and isinstance(b, nn.Conv2d)):
+    Both may be plain `nn.Conv2d` or convwise layers. The 1×1 conv must read the depthwise output as it
+    is: stride 1, no padding of its own.
+
+    >>> classify_pair(nn.Conv2d(4, 4, 3, groups=4), nn.Conv2d(4, 10, 1)).describe()
+    'separable 3x3, padding valid, bias pytorch, 4→10'
+    """
+    from convwise.layers.families import conv2d_spec
+
+    a, b = conv2d_spec(first), conv2d_spec(second)
+    if a is None or b is None or a.kind != "depthwise" or b.kind != "pointwise":
         return None
-    dw, pw = conv_stage(a), conv_stage(b)
-    if dw.role != "depthwise" or pw.kernel_size != (1, 1) or pw.stride != (1, 1):
-        return None
-    if pw.in_channels != dw.out_channels or pw.padding.kind == "explicit":
+    dw, pw = a.stages[0], b.stages[0]
+    if pw.stride != (1, 1) or pw.in_channels != dw.out_channels or pw.padding.kind == "explicit":
         return None
     policy = {(True, True): "pytorch", (False, True): "keras", (False, False): "none"}.get((dw.bias, pw.bias))
     kind = "separable" if pw.groups == 1 else "grouped-separable"
@@ -87,19 +96,66 @@ def classify_pair(first: nn.Module, second: nn.Module) -> LayerSpec | None:
         kind,
         (dw, pw),
         depth_multiplier=dw.out_channels // dw.in_channels,
-        bias_policy=policy,
-        groups=pw.groups,
-    )  # type: ignore[arg-type]
+        bias_policy=policy,  # type: ignore[arg-type]
+    )
+
+
+def conv_like_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Outermost 2-D convs in registration order: convwise layers, lone `SpecConv2d`, `nn.Conv2d`.
+
+    The stages inside a convwise layer are not listed beside it.
+
+    >>> from convwise.layers import SeparableConv2d
+    >>> [n for n, _ in conv_like_modules(nn.Sequential(SeparableConv2d(4, 8, 3), nn.Conv2d(8, 8, 1)))]
+    ['0', '1']
+    """
+    from convwise.layers.families import is_conv2d
+
+    found: list[tuple[str, nn.Module]] = []
+    covered: list[str] = []
+    for name, module in model.named_modules():
+        if any(name == c or name.startswith(c + ".") for c in covered):
+            continue
+        if is_conv2d(module):
+            found.append((name, module))
+            covered.append(name)
+    return found
+
+
+def separable_blocks(convs: Sequence[tuple[str, nn.Module]]) -> Iterator[tuple[tuple[str, ...], LayerSpec]]:
+    """The depthwise-separable blocks among convolutions given in order, with their specs.
+
+    A block is a convwise separable layer (one name), or a depthwise conv directly followed in `convs` by
+    a 1×1 conv that `classify_pair` accepts (two names). Normalisation or activation modules between the
+    two are not in `convs`, so they do not break a pair (as in MobileNet's blocks).
+
+    >>> convs = [("dw", nn.Conv2d(4, 4, 3, groups=4)), ("pw", nn.Conv2d(4, 8, 1))]
+    >>> [(names, spec.kind) for names, spec in separable_blocks(convs)]
+    [(('dw', 'pw'), 'separable')]
+    """
+    from convwise.layers.families import conv2d_spec
+
+    i = 0
+    while i < len(convs):
+        name, module = convs[i]
+        spec = conv2d_spec(module)
+        if spec is not None and spec.is_composite:
+            yield (name,), spec
+        elif i + 1 < len(convs):
+            pair = classify_pair(module, convs[i + 1][1])
+            if pair is not None:
+                yield (name, convs[i + 1][0]), pair
+                i += 1
+        i += 1
 
 
 def find_separable_pairs(model: nn.Module) -> Iterator[tuple[str, str, LayerSpec]]:
     """(name of depthwise conv, name of pointwise conv, spec) for consecutive depthwise→1×1 convs.
 
-    Consecutive means adjacent in module registration order among `nn.Conv2d` modules; normalisation or
-    activation modules between them are allowed (as in MobileNet blocks).
+    Consecutive means adjacent in module registration order among the model's convolutions
+    (`conv_like_modules`); normalisation or activation modules between them are allowed (as in MobileNet
+    blocks). A convwise separable layer is one layer already, not a pair.
     """
-    convs = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-    for (na, a), (nb, b) in itertools.pairwise(convs):
-        spec = classify_pair(a, b)
-        if spec is not None:
-            yield na, nb, spec
+    for names, spec in separable_blocks(conv_like_modules(model)):
+        if len(names) == 2:
+            yield names[0], names[1], spec

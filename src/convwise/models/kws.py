@@ -1,4 +1,4 @@
-"""The seed's keyword-spotting front end on a 34×13×1 MFCC input, in standard / depthwise / separable forms.
+"""The seed's keyword-spotting front end on a 34×13×1 MFCC input: a standard, depthwise or separable block.
 
 Conv 10×4, stride 3×2, 128 filters (valid: 128×9×5, 5,248 params), ReLU, then a 3×3 block (valid:
 128×7×3): a standard conv (147,584 params), a depthwise conv (1,280) or a depthwise-separable conv
@@ -21,7 +21,8 @@ from convwise.models.blocks import Named, sequential
 from convwise.models.registry import register
 
 INPUT_SHAPE = (1, 34, 13)
-KWS_FORMS: tuple[str, ...] = ("standard", "depthwise", "separable")
+#: The `conv_kind` choices of the 3×3 block.
+CONV_KINDS: tuple[str, ...] = ("standard", "depthwise", "separable")
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,10 @@ class KwsCNN(nn.Sequential):
     "kws_cnn",
     description="The seed's KWS front end (conv 10×4/3×2, 128 filters, then a 3×3 block), 1×34×13",
     input_shape=INPUT_SHAPE,
-    defaults={"form": "separable", "num_classes": 0, "bias_policy": "pytorch"},
+    defaults={"conv_kind": "separable", "num_classes": 0, "bias_policy": "pytorch"},
 )
 def kws_cnn(
-    form: str = "separable",
+    conv_kind: str = "separable",
     num_classes: int = 0,
     bias_policy: str = "pytorch",
     device: Any = None,
@@ -59,16 +60,16 @@ def kws_cnn(
     """Build the KWS front end.
 
     Args:
-        form: the 3×3 block: 'standard', 'depthwise' or 'separable'.
+        conv_kind: the 3×3 block: 'standard', 'depthwise' or 'separable'.
         num_classes: 0 for the front end alone (output 128×7×3), else a Flatten + Linear head.
         bias_policy: biases of the separable block ('pytorch': both, 'keras': pointwise only, 'none').
         device, dtype: where to build the parameters.
 
     Raises:
-        ConfigError: unknown form or bias policy, negative class count.
+        ConfigError: unknown conv kind or bias policy, negative class count.
     """
-    if form not in KWS_FORMS:
-        raise config_error(f"`form` must be one of {', '.join(KWS_FORMS)}.", form=form)
+    if conv_kind not in CONV_KINDS:
+        raise config_error(f"`conv_kind` must be one of {', '.join(CONV_KINDS)}.", conv_kind=conv_kind)
     if bias_policy not in BIAS_POLICIES:
         raise config_error(
             f"`bias_policy` must be one of {', '.join(BIAS_POLICIES)}.", bias_policy=bias_policy
@@ -81,9 +82,9 @@ def kws_cnn(
         ("conv2d", build_layer(make_spec("standard", 1, c, fe.kernel_size, stride=fe.stride), **kw)),
         ("activation", nn.ReLU()),
     ]
-    if form == "standard":
+    if conv_kind == "standard":
         layers.append(("conv2d_1", build_layer(make_spec("standard", c, c, fe.block_kernel), **kw)))
-    elif form == "depthwise":
+    elif conv_kind == "depthwise":
         layers.append(
             ("depthwise_conv2d", build_layer(make_spec("depthwise", c, None, fe.block_kernel), **kw))
         )
@@ -94,6 +95,6 @@ def kws_cnn(
     if num_classes:
         layers += [("flatten", nn.Flatten()), ("dense", nn.Linear(c * 7 * 3, num_classes, **kw))]
     model = sequential(layers, KwsCNN)
-    model.config = {"form": form, "num_classes": num_classes, "bias_policy": bias_policy}  # type: ignore[assignment]
+    model.config = {"conv_kind": conv_kind, "num_classes": num_classes, "bias_policy": bias_policy}  # type: ignore[assignment]
     model.input_shape = INPUT_SHAPE  # type: ignore[assignment]
     return model  # type: ignore[return-value]

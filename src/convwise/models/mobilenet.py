@@ -3,7 +3,7 @@
 Table 1 of the paper: a 3×3 stride-2 standard conv with 32 filters, then 13 depthwise-separable blocks
 (3×3 depthwise, 1×1 pointwise, each followed by BatchNorm and ReLU), global average pooling and a
 1000-way fully connected layer. Convs have no bias (BatchNorm follows). Layer names follow
-`keras.applications.MobileNet` (conv1, conv_dw_1, conv_pw_1, …). `conv="standard"` replaces every
+`keras.applications.MobileNet` (conv1, conv_dw_1, conv_pw_1, …). `conv_kind="standard"` replaces every
 separable block by one full 3×3 conv (the paper's Table 4 "Conv MobileNet").
 """
 
@@ -44,7 +44,8 @@ MOBILENET_V1_BLOCKS: tuple[SeparableBlock, ...] = (
     SeparableBlock(1024, 2),
     SeparableBlock(1024, 1),
 )
-CONV_FORMS: tuple[str, ...] = ("separable", "standard")
+#: The `conv_kind` choices: the blocks as in the paper, or each block one full 3×3 conv (Table 4).
+CONV_KINDS: tuple[str, ...] = ("separable", "standard")
 
 
 class MobileNetV1(nn.Sequential):
@@ -58,15 +59,15 @@ def mobilenet_v1_layers(
     num_classes: int = 1000,
     dropout: float = 1e-3,
     rounding: str = "paper",
-    conv: str = "separable",
-    activation_name: str = "relu",
+    conv_kind: str = "separable",
+    activation: str = "relu",
     in_channels: int = 3,
     device: Any = None,
     dtype: torch.dtype | None = None,
 ) -> Named:
     """The named layers of MobileNet v1 (see `mobilenet_v1`)."""
-    if conv not in CONV_FORMS:
-        raise config_error(f"`conv` must be one of {', '.join(CONV_FORMS)}.", conv=conv)
+    if conv_kind not in CONV_KINDS:
+        raise config_error(f"`conv_kind` must be one of {', '.join(CONV_KINDS)}.", conv_kind=conv_kind)
     if rounding not in ROUNDINGS:
         raise config_error(f"`rounding` must be one of {', '.join(ROUNDINGS)}.", rounding=rounding)
     positive_int("num_classes", num_classes)
@@ -79,17 +80,17 @@ def mobilenet_v1_layers(
 
     c = ch(STEM_CHANNELS)
     spec = make_spec("standard", in_channels, c, 3, stride=STEM_STRIDE, padding="same", bias=False)
-    layers: Named = conv_bn_act("conv1", spec, activation_name, **kw)
+    layers: Named = conv_bn_act("conv1", spec, activation, **kw)
     for i, block in enumerate(MOBILENET_V1_BLOCKS, start=1):
         out = ch(block.out_channels)
-        if conv == "separable":
+        if conv_kind == "separable":
             dw = make_spec("depthwise", c, None, 3, stride=block.stride, padding="same", bias=False)
             pw = make_spec("pointwise", c, out, bias=False)
-            layers += conv_bn_act(f"conv_dw_{i}", dw, activation_name, **kw)
-            layers += conv_bn_act(f"conv_pw_{i}", pw, activation_name, **kw)
+            layers += conv_bn_act(f"conv_dw_{i}", dw, activation, **kw)
+            layers += conv_bn_act(f"conv_pw_{i}", pw, activation, **kw)
         else:
             full = make_spec("standard", c, out, 3, stride=block.stride, padding="same", bias=False)
-            layers += conv_bn_act(f"conv_{i}", full, activation_name, **kw)
+            layers += conv_bn_act(f"conv_{i}", full, activation, **kw)
         c = out
     layers += [
         ("global_average_pooling2d", nn.AdaptiveAvgPool2d(1)),
@@ -106,7 +107,7 @@ def _shape(resolution: int = 224, in_channels: int = 3, **_: Any) -> tuple[int, 
 
 @register(
     "mobilenet_v1",
-    description="MobileNet v1 (α width multiplier, resolution, conv=separable|standard), 3×224×224",
+    description="MobileNet v1 (α width multiplier, resolution, conv_kind=separable|standard), 3×224×224",
     input_shape=(3, 224, 224),
     defaults={
         "width_multiplier": 1.0,
@@ -114,7 +115,7 @@ def _shape(resolution: int = 224, in_channels: int = 3, **_: Any) -> tuple[int, 
         "num_classes": 1000,
         "dropout": 1e-3,
         "rounding": "paper",
-        "conv": "separable",
+        "conv_kind": "separable",
         "activation": "relu",
     },
     input_shape_fn=_shape,
@@ -125,7 +126,7 @@ def mobilenet_v1(
     num_classes: int = 1000,
     dropout: float = 1e-3,
     rounding: str = "paper",
-    conv: str = "separable",
+    conv_kind: str = "separable",
     activation: str = "relu",
     in_channels: int = 3,
     device: Any = None,
@@ -140,7 +141,7 @@ def mobilenet_v1(
         num_classes: outputs of the final fully connected layer.
         dropout: dropout rate before the classifier (Keras' default 1e-3).
         rounding: 'paper' (int(α·C), as the paper and Keras) or 'tf' (multiples of 8).
-        conv: 'separable' (MobileNet) or 'standard' (every block a full 3×3 conv, Table 4).
+        conv_kind: 'separable' (MobileNet) or 'standard' (every block a full 3×3 conv, Table 4).
         activation: 'relu' (the paper) or 'relu6' (Keras / TF-slim).
         device, dtype: where to build the parameters (e.g. 'meta').
 
@@ -148,11 +149,11 @@ def mobilenet_v1(
         The model; `model.config` holds the configuration, `model.input_shape` the (C, H, W) it expects.
 
     Raises:
-        ConfigError: bad α, resolution, rounding, conv form, class count or dropout.
+        ConfigError: bad α, resolution, rounding, conv kind, class count or dropout.
     """
     positive_int("resolution", resolution)
     layers = mobilenet_v1_layers(
-        width_multiplier, num_classes, dropout, rounding, conv, activation, in_channels, device, dtype
+        width_multiplier, num_classes, dropout, rounding, conv_kind, activation, in_channels, device, dtype
     )
     model = sequential(layers, MobileNetV1)
     model.config = {
@@ -161,7 +162,7 @@ def mobilenet_v1(
         "num_classes": num_classes,
         "dropout": dropout,
         "rounding": rounding,
-        "conv": conv,
+        "conv_kind": conv_kind,
         "activation": activation,
     }  # type: ignore[assignment]
     model.input_shape = (in_channels, resolution, resolution)  # type: ignore[assignment]

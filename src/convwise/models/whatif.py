@@ -3,17 +3,17 @@
 `whatif(model, "separable")` deep-copies the model and replaces every eligible convolution — a standard
 one (groups = 1) with a kernel larger than 1×1, optionally restricted to names matching a glob — by a
 `convwise.layers` module with the same in/out channels, stride, padding and dilation, so every output
-shape is kept. The report lists each replaced layer's params (from its `convwise.core` spec) and MACs
-(from `convwise.profile`, run on an eval-mode copy) before and after, the measured MAC ratio beside the
-theory (separable: 1/Cout + 1/(kh·kw)), and totals. The original model is never modified.
+shape is kept. The report (`convwise.models.whatif_report.WhatIfResult`) lists each replaced layer's params
+(from its `convwise.core` spec) and MACs (from `convwise.profile`, run on an eval-mode copy) before and
+after, the measured MAC ratio beside the theory (`convwise.core.ratio_theory`), and totals. The original
+model is never modified.
 """
 
 from __future__ import annotations
 
 import copy
 import fnmatch
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -22,14 +22,18 @@ from torch import nn
 from convwise.core import (
     ConfigError,
     LayerSpec,
+    RatioTheory,
     config_error,
     layer_cost,
     make_spec,
     positive_int,
+    ratio_theory,
     scale_channels,
 )
 from convwise.core.spec import BIAS_POLICIES
-from convwise.layers import ConvVariant, SpecConv2d, build_layer, classify_conv
+from convwise.layers import build_layer
+from convwise.layers.classify import classify_conv, conv_like_modules
+from convwise.models.whatif_report import ReplacedLayer, SkippedLayer, WhatIfResult
 from convwise.profile import Report, profile
 from convwise.profile.breakdown import counted_layers
 
@@ -54,24 +58,10 @@ class Rewrite:
             extra.append(f"depth multiplier {self.depth_multiplier}")
         return self.kind + (f" ({', '.join(extra)})" if extra else "")
 
-    def theory(self, out_channels: int, kernel: tuple[int, int]) -> tuple[Fraction, str]:
+    def theory(self, out_channels: int, kernel: tuple[int, int]) -> RatioTheory:
         """MACs ratio to the standard conv predicted for this rewrite (same output size), with its formula."""
-        k = kernel[0] * kernel[1]
-        g, m = self.groups, self.depth_multiplier
-        if self.kind == "grouped":
-            return Fraction(1, g), f"1/G = 1/{g}"
-        if self.kind == "separable" and m == 1:
-            return Fraction(1, out_channels) + Fraction(
-                1, k
-            ), f"1/Cout + 1/(kh·kw) = 1/{out_channels} + 1/{k}"
-        if self.kind == "separable":
-            return (
-                Fraction(m, out_channels) + Fraction(m, k),
-                f"M/Cout + M/(kh·kw) = {m}/{out_channels} + {m}/{k}",
-            )
-        return (
-            Fraction(m, out_channels) + Fraction(m, g * k),
-            f"M/Cout + M/(G·kh·kw) = {m}/{out_channels} + {m}/({g}·{k})",
+        return ratio_theory(
+            self.kind, out_channels, kernel, groups=self.groups, depth_multiplier=self.depth_multiplier
         )
 
 
@@ -107,134 +97,6 @@ def parse_rewrite(text: str, *, depth_multiplier: int = 1, bias_policy: str | No
             f"`bias_policy` must be one of {', '.join(BIAS_POLICIES)}.", bias_policy=bias_policy
         )
     return Rewrite(kind, groups, depth_multiplier, bias_policy)
-
-
-@dataclass(frozen=True)
-class ReplacedLayer:
-    """One replaced convolution: its specs and exact costs before and after (per sample)."""
-
-    name: str
-    before: LayerSpec
-    after: LayerSpec
-    input_shape: tuple[int, int, int] | None
-    output_shape: tuple[int, ...] | None
-    params_before: int
-    params_after: int
-    macs_before: int | None
-    macs_after: int | None
-    theory: Fraction
-    theory_formula: str
-    alpha: dict[str, Any] | None = None
-
-    @property
-    def macs_ratio(self) -> Fraction | None:
-        """Measured MACs after / before (exact)."""
-        if not self.macs_before or self.macs_after is None:
-            return None
-        return Fraction(self.macs_after, self.macs_before)
-
-    @property
-    def params_ratio(self) -> Fraction:
-        """Params after / before (exact, biases included)."""
-        return Fraction(self.params_after, self.params_before)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form (integers exact, ratios as floats)."""
-        ratio = self.macs_ratio
-        return {
-            "name": self.name,
-            "before": self.before.describe(),
-            "after": self.after.describe(),
-            "input_shape": None if self.input_shape is None else [1, *self.input_shape],
-            "output_shape": None if self.output_shape is None else [1, *self.output_shape],
-            "params_before": self.params_before,
-            "params_after": self.params_after,
-            "macs_before": self.macs_before,
-            "macs_after": self.macs_after,
-            "macs_ratio": None if ratio is None else float(ratio),
-            "params_ratio": float(self.params_ratio),
-            "theory_ratio": float(self.theory),
-            "theory_formula": self.theory_formula,
-            "width_multiplier_projection": self.alpha,
-        }
-
-
-@dataclass(frozen=True)
-class SkippedLayer:
-    """A convolution that was not replaced, and why."""
-
-    name: str
-    reason: str
-    eligible: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"name": self.name, "reason": self.reason, "eligible": self.eligible}
-
-
-@dataclass
-class WhatIfResult:
-    """The rewritten model and the report of what changed."""
-
-    model: nn.Module
-    rewrite: Rewrite
-    input_shape: tuple[int, int, int]
-    replaced: tuple[ReplacedLayer, ...]
-    skipped: tuple[SkippedLayer, ...]
-    params_before: int
-    params_after: int
-    macs_before: int
-    macs_after: int
-    output_shape: Any
-    width_multiplier: float | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form of the report (the model itself is not serialised)."""
-        return {
-            "rewrite": self.rewrite.describe(),
-            "kind": self.rewrite.kind,
-            "groups": self.rewrite.groups,
-            "depth_multiplier": self.rewrite.depth_multiplier,
-            "width_multiplier": self.width_multiplier,
-            "input_shape": [1, *self.input_shape],
-            "output_shape": self.output_shape,
-            "replaced": [r.to_dict() for r in self.replaced],
-            "skipped": [s.to_dict() for s in self.skipped],
-            "totals": {
-                "params_before": self.params_before,
-                "params_after": self.params_after,
-                "params_ratio": self.params_after / self.params_before if self.params_before else None,
-                "macs_before": self.macs_before,
-                "macs_after": self.macs_after,
-                "macs_ratio": self.macs_after / self.macs_before if self.macs_before else None,
-            },
-            "notes": self.notes,
-        }
-
-
-def conv_like_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Outermost convolution modules: convwise variants, lone `SpecConv2d`, plain `nn.Conv2d`."""
-    found: list[tuple[str, nn.Module]] = []
-    covered: list[str] = []
-    for name, module in model.named_modules():
-        if any(name == c or name.startswith(c + ".") for c in covered):
-            continue
-        if isinstance(module, (ConvVariant, SpecConv2d, nn.Conv2d)):
-            found.append((name, module))
-            covered.append(name)
-    return found
-
-
-def spec_of(module: nn.Module) -> LayerSpec:
-    """The `LayerSpec` of a conv-like module (a lone `SpecConv2d` keeps its spec's padding)."""
-    if isinstance(module, ConvVariant):
-        return module.spec
-    if isinstance(module, SpecConv2d):
-        stage = module.spec
-        base = classify_conv(module.conv)  # kind from channels/groups/kernel; padding from the spec
-        return LayerSpec(base.kind, (stage,), depth_multiplier=base.depth_multiplier, groups=base.groups)
-    return classify_conv(module)
 
 
 def _new_spec(before: LayerSpec, rw: Rewrite) -> LayerSpec:
@@ -284,9 +146,10 @@ def _new_spec(before: LayerSpec, rw: Rewrite) -> LayerSpec:
     )
 
 
-def _alpha_projection(
+def _projection(
     before: LayerSpec, rw: Rewrite, alpha: float, in_shape: tuple[int, int, int] | None, model_input: bool
 ) -> dict[str, Any]:
+    """The rewritten layer's params (and MACs) with its channels thinned by the width multiplier α."""
     st = before.stages[0]
     cin = st.in_channels if model_input else scale_channels(st.in_channels, alpha)
     cout = scale_channels(st.out_channels, alpha)
@@ -306,7 +169,7 @@ def _alpha_projection(
     except ConfigError as exc:
         out["error"] = str(exc)
         return out
-    out["params"] = sum(st.weight_params() + st.bias_params() for st in thin_after.stages)
+    out["params"] = thin_after.params()
     if in_shape is None:
         return out
     out["macs"] = layer_cost(thin_after, (cin, in_shape[1], in_shape[2])).counts.macs
@@ -382,7 +245,7 @@ def whatif(
     depth_multiplier: int = 1,
     bias_policy: str | None = None,
     only: str | None = None,
-    width_multiplier: float | None = None,
+    projected_width_multiplier: float | None = None,
 ) -> WhatIfResult:
     """Rewrite a model's eligible convolutions and report the cost before and after.
 
@@ -394,8 +257,9 @@ def whatif(
         bias_policy: separable biases: 'keras' (pointwise only), 'pytorch' (both) or 'none'; default keeps
             one bias per output channel when the original conv had a bias ('keras'), else 'none'.
         only: a glob on module names (e.g. 'features.*'); only matching convs are considered.
-        width_multiplier: α; adds, per replaced layer, the cost the rewrite would have with its channels
-            thinned by α (a projection: the returned model keeps its channels, so shapes are kept).
+        projected_width_multiplier: α; adds, per replaced layer, the cost the rewrite would have with its
+            channels thinned by α (a projection: the returned model keeps its channels, so shapes are
+            kept). To rewrite a thinner model, build it thinner (a zoo model's `width_multiplier`).
 
     Returns:
         A `WhatIfResult` with the new model, replaced and skipped layers and totals. The new layers are
@@ -421,8 +285,9 @@ def whatif(
         raise config_error(
             "`input_shape` must be three positive integers (C, H, W).", input_shape=input_shape
         )
-    if width_multiplier is not None:
-        scale_channels(1, width_multiplier)  # validates α
+    alpha = projected_width_multiplier
+    if alpha is not None:
+        scale_channels(1, alpha)  # validates α
     new = copy.deepcopy(model)
     before = _profile_eval(new, shape)  # the copy, before any rewrite: the original is never touched
     replaced_specs: list[tuple[str, LayerSpec, LayerSpec]] = []
@@ -430,7 +295,7 @@ def whatif(
     for name, module in conv_like_modules(new):
         if only is not None and not fnmatch.fnmatchcase(name, only):
             continue
-        spec = spec_of(module)
+        spec = classify_conv(module)
         if spec.kind != "standard" or spec.is_composite:
             skipped.append(SkippedLayer(name, f"not a standard conv ({spec.kind})", False))
             continue
@@ -470,7 +335,7 @@ def whatif(
             raise config_error(
                 "The rewrite changed a layer's output shape.", layer=name, before=b[1], after=a[1]
             )
-        theory, formula = rw.theory(spec.out_channels, spec.kernel_size)
+        theory = rw.theory(spec.out_channels, spec.kernel_size)
         in_shape = b[0] if b is not None else None
         replaced.append(
             ReplacedLayer(
@@ -479,15 +344,13 @@ def whatif(
                 new_spec,
                 in_shape,  # type: ignore[arg-type]
                 b[1] if b is not None else None,
-                sum(s.weight_params() + s.bias_params() for s in spec.stages),
-                sum(s.weight_params() + s.bias_params() for s in new_spec.stages),
+                spec.params(),
+                new_spec.params(),
                 b[2] if b is not None else None,
                 a[2] if a is not None else None,
-                theory,
-                formula,
-                None
-                if width_multiplier is None
-                else _alpha_projection(spec, rw, width_multiplier, in_shape, in_shape == shape),  # type: ignore[arg-type]
+                theory.value,
+                theory.text(),
+                None if alpha is None else _projection(spec, rw, alpha, in_shape, in_shape == shape),  # type: ignore[arg-type]
             )
         )
     notes = [
@@ -495,7 +358,7 @@ def whatif(
         "not included.",
         "Theory ratios ignore biases and assume the same output size; the measured ratio is exact.",
     ]
-    if width_multiplier is not None:
+    if alpha is not None:
         notes.append(
             "width_multiplier_projection: the replaced layer's cost with its input and output channels "
             "thinned by α (int(α·C)); a layer that reads the model's input keeps its input channels (as "
@@ -506,8 +369,8 @@ def whatif(
         notes.append(f"Not run by the forward pass (no MACs): {', '.join(unrun)}.")
     return WhatIfResult(
         new,
-        rw,
-        shape,
+        rw.describe(),
+        shape,  # type: ignore[arg-type]
         tuple(replaced),
         tuple(skipped),
         before.totals["params"],
@@ -515,6 +378,9 @@ def whatif(
         _counted_macs(before),
         _counted_macs(after),
         out_after,
-        width_multiplier,
+        alpha,
         notes,
+        kind=rw.kind,
+        groups=rw.groups,
+        depth_multiplier=rw.depth_multiplier,
     )

@@ -13,7 +13,7 @@ torch is imported only by the functions that need a model (`model_graph`, `repor
 from convwise.viz.canvas import Canvas
 from convwise.viz.diagram import ModelGraph, draw_graph, draw_model, model_graph
 from convwise.viz.draw import DrawOptions, draw_cost, draw_layer
-from convwise.viz.report import read_run, render_html, report_data, standard_equivalent, write_report
+from convwise.viz.report import read_run, render_html, report_data, write_report
 
 __all__ = [
     "Canvas",
@@ -27,6 +27,5 @@ __all__ = [
     "read_run",
     "render_html",
     "report_data",
-    "standard_equivalent",
     "write_report",
 ]

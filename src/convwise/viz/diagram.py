@@ -92,7 +92,7 @@ def _family(module: Any) -> tuple[str, str]:
             detail += " /" + "x".join(map(str, spec.stride))
         if spec.dilation != (1, 1):
             detail += " dil " + "x".join(map(str, spec.dilation))
-        if spec.groups > 1 and spec.kind != "depthwise":
+        if spec.groups > 1:
             detail += f" g{spec.groups}"
         return spec.kind, f"{spec.kind} {detail}"
     return family(module), ""

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from convwise.core import config_error, fmt
+from convwise.core import ConfigError, config_error, fmt
 from convwise.fileio import atomic_write_text
 
 #: Derivations shown first in a layer's explanation (the rest — shapes, padding, bytes — on demand).
@@ -62,13 +62,11 @@ def _conv_explanation(module: Any, input_shape: list[int] | None) -> dict[str, A
 
 def _compare_variants(spec: Any, chw: tuple[int, int, int]) -> dict[str, Any] | None:
     """Every variant for this layer's mapping (same channels, kernel, stride, padding, dilation)."""
-    from fractions import Fraction
-
     from convwise.core import ConfigError, compare
 
     if spec.kernel_size == (1, 1) and spec.kind == "pointwise":
         return None
-    groups = spec.groups if spec.kind in ("grouped", "grouped-separable") else 2
+    groups = spec.groups if spec.groups > 1 else 2
     bias = any(stage.bias for stage in spec.stages)
     try:
         comp = compare(
@@ -84,45 +82,27 @@ def _compare_variants(spec: Any, chw: tuple[int, int, int]) -> dict[str, Any] | 
         )
     except ConfigError:
         return None
-    base = comp.baseline
-    current = {"standard": "standard", "grouped": "grouped", "depthwise": "depthwise"}.get(spec.kind)
     variants = []
     for v in comp.variants:
         if v.name == "pointwise":  # a 1×1 conv has another receptive field: not the same mapping
             continue
-        is_current = (current is not None and v.name.split(" ")[0] == current) or (
-            spec.kind in ("separable", "grouped-separable") and v.name.split(" ")[0] == spec.kind
-        )
-        if v.cost is None:
-            variants.append(
-                {
-                    "name": v.name,
-                    "params": None,
-                    "mults": None,
-                    "ratio": None,
-                    "note": v.note,
-                    "current": is_current,
-                }
-            )
-            continue
+        ratio = v.ratio(comp.baseline, "mults")
         variants.append(
             {
                 "name": v.name,
-                "params": v.cost.counts.params,
-                "mults": v.cost.counts.mults,
-                "ratio": float(Fraction(v.cost.counts.mults, base.counts.mults))
-                if base.counts.mults
-                else None,
+                "params": None if v.cost is None else v.cost.counts.params,
+                "mults": None if v.cost is None else v.cost.counts.mults,
+                "ratio": None if ratio is None else float(ratio),
                 "note": v.note,
-                "current": is_current,
+                "current": v.name.split(" ")[0] == spec.kind,
             }
         )
     kh, kw = spec.kernel_size
+    theory = comp.separable_theory
     return {
         "mapping": f"{chw[0]}→{spec.out_channels}, {kh}x{kw}",
         "variants": variants,
-        "theory": f"1/Cout + 1/(kh·kw) = 1/{spec.out_channels} + 1/({kh}·{kw}) = "
-        f"{float(comp.theory_separable_ratio):.4f}",
+        "theory": f"{theory.text()} = {float(theory.value):.4f}",
     }
 
 
@@ -161,91 +141,6 @@ def _generic_explanation(row: dict[str, Any]) -> dict[str, Any]:
     if not lines:
         lines.append("no parameters and no counted operations")
     return {"spec": row.get("type", ""), "lines": lines}
-
-
-def standard_equivalent(model: Any, layers: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The reverse what-if: every depthwise-separable block (a separable layer, or a depthwise conv followed
-    by a 1×1 conv) as one standard conv with the same input, output, kernel, stride, padding and dilation.
-
-    Returns a dict shaped like `WhatIfResult.to_dict()` (totals over the replaced blocks only), or None
-    when the model has no separable block. Costs come from `convwise.core` (per sample).
-    """
-    from torch import nn
-
-    from convwise.core import layer_cost, make_spec, separable_ratio_theory
-    from convwise.layers import ConvVariant, classify_conv
-
-    modules = dict(model.named_modules())
-    convs: list[tuple[dict[str, Any], Any]] = []
-    for row in layers:
-        module = modules.get(row["name"])
-        if isinstance(module, (ConvVariant, nn.Conv2d)) and row.get("input_shape"):
-            convs.append((row, classify_conv(module)))
-    blocks: list[tuple[str, Any, Any, Any, list[int], int]] = []  # name, dw spec, pw spec, spec, shape, macs
-    i = 0
-    while i < len(convs):
-        row, spec = convs[i]
-        if spec.is_composite:
-            blocks.append(
-                (row["name"], spec.stages[0], spec.stages[1], spec, row["input_shape"], row["macs"])
-            )
-        elif spec.kind == "depthwise" and i + 1 < len(convs):
-            nrow, nspec = convs[i + 1]
-            pw = nspec.stages[0]
-            if nspec.kind == "pointwise" and pw.in_channels == spec.out_channels and pw.stride == (1, 1):
-                name = f"{row['name']} + {nrow['name']}"
-                blocks.append(
-                    (name, spec.stages[0], pw, None, row["input_shape"], row["macs"] + nrow["macs"])
-                )
-                i += 1
-        i += 1
-    if not blocks:
-        return None
-    replaced = []
-    for name, dw, pw, _spec, shape, macs in blocks:
-        std = make_spec(
-            "standard",
-            dw.in_channels,
-            pw.out_channels,
-            dw.kernel_size,
-            stride=dw.stride,
-            padding=dw.padding,
-            dilation=dw.dilation,
-            bias=pw.bias,
-        )
-        chw = (shape[1], shape[2], shape[3])
-        after = layer_cost(std, chw).counts
-        before_params = dw.weight_params() + dw.bias_params() + pw.weight_params() + pw.bias_params()
-        theory = 1 / separable_ratio_theory(pw.out_channels, dw.kernel_size)
-        kh, kw = dw.kernel_size
-        replaced.append(
-            {
-                "name": name,
-                "before": f"depthwise-separable {kh}x{kw}, {dw.in_channels}→{pw.out_channels}",
-                "after": std.describe(),
-                "input_shape": list(shape),
-                "params_before": before_params,
-                "params_after": after.params,
-                "macs_before": macs,
-                "macs_after": after.macs,
-                "macs_ratio": after.macs / macs if macs else None,
-                "params_ratio": after.params / before_params if before_params else None,
-                "theory_ratio": float(theory),
-                "theory_formula": f"1 / (1/Cout + 1/(kh·kw)) = 1 / (1/{pw.out_channels} + 1/({kh}·{kw}))",
-            }
-        )
-    pb = sum(r["params_before"] for r in replaced)
-    pa = sum(r["params_after"] for r in replaced)
-    mb = sum(r["macs_before"] for r in replaced)
-    ma = sum(r["macs_after"] for r in replaced)
-    return {
-        "rewrite": "standard instead of separable",
-        "kind": "standard",
-        "replaced": replaced,
-        "skipped": [],
-        "totals": {"params_before": pb, "params_after": pa, "macs_before": mb, "macs_after": ma},
-        "notes": ["the reverse rewrite: how much the separable blocks save (MobileNet's Table 4 question)"],
-    }
 
 
 # ------------------------------------------------------------------------------------- run directory
@@ -329,6 +224,7 @@ def report_data(
     Raises:
         ConfigError: bad input shape or run directory, or a model that does not run on the input.
     """
+    from convwise.models.reverse import standard_equivalent
     from convwise.models.whatif import whatif as run_whatif
     from convwise.profile import profile
     from convwise.profile.breakdown import by_layer_type, layer_rows, layer_type
@@ -352,8 +248,8 @@ def report_data(
     for to in whatif:
         try:
             whatifs.append(run_whatif(model, to, input_shape=shape).to_dict())
-        except Exception as exc:  # a rewrite that does not apply is reported, not fatal
-            whatifs.append({"rewrite": to, "error": f"{type(exc).__name__}: {exc}"})
+        except ConfigError as exc:  # a rewrite that does not apply is reported, not fatal
+            whatifs.append({"rewrite": to, "error": str(exc)})
     drawings: dict[str, str] = {}
     for row, info in zip(summary["layers"], explanations, strict=True):
         spec = info.pop("layer_spec", None)
@@ -370,13 +266,10 @@ def report_data(
     if graph:
         from convwise.viz.diagram import draw_graph, model_graph
 
-        try:
-            g = model_graph(model, shape, name=name)
-            graph_svg = draw_graph(g).to_svg()
-            graph_note = f"{len(g.nodes)} nodes, traced with {g.method}"
-        except Exception as exc:  # a graph that cannot be drawn does not stop the report
-            graph_note = f"the layer graph could not be built: {type(exc).__name__}: {exc}"
-    reverse = standard_equivalent(model, summary["layers"])
+        g = model_graph(model, shape, name=name)
+        graph_svg = draw_graph(g).to_svg()
+        graph_note = f"{len(g.nodes)} nodes, traced with {g.method}"
+    reverse = standard_equivalent(model, summary["layers"])  # the reverse what-if
     if reverse is not None:
         whatifs.insert(0, reverse)
     return {
