@@ -82,7 +82,7 @@ def render_comparison(con: Console, comp: Comparison, *, channels_last: bool = F
     con.print(
         Text(
             f"input {shape_label(base.input_shape, channels_last=channels_last)} → {comp.out_channels} "
-            f"output channels, kernel {kh}x{kw}, {base.spec.describe().split(', ', 1)[1].rsplit(', ', 1)[0]}",
+            f"output channels, kernel {kh}x{kw}, {', '.join(base.spec.settings())}",
             style="bold",
         )
     )

@@ -268,9 +268,20 @@ class LayerSpec:
         return (self.out_channels, size[0], size[1])
 
     def describe(self) -> str:
-        """Short human description, e.g. 'separable 3x3, stride 1, padding same, 4→10'."""
+        """Short human description, e.g. 'separable 3x3, stride 2, padding same, bias pytorch, 4→10'."""
         kh, kw = self.kernel_size
-        parts = [f"{self.kind} {kh}x{kw}"]
+        return (
+            ", ".join([f"{self.kind} {kh}x{kw}", *self.settings()])
+            + f", {self.in_channels}→{self.out_channels}"
+        )
+
+    def settings(self) -> list[str]:
+        """The arguments `describe` names besides kind, kernel and channels: stride, dilation, padding, ….
+
+        >>> make_spec("grouped", 4, 8, 3, groups=2, stride=2, bias=False).settings()
+        ['stride 2x2', 'padding valid', 'groups 2', 'no bias']
+        """
+        parts = []
         if self.stride != (1, 1):
             parts.append("stride " + "x".join(map(str, self.stride)))
         if self.dilation != (1, 1):
@@ -284,7 +295,7 @@ class LayerSpec:
             parts.append(f"bias {self.bias_policy}")
         elif not self.stages[0].bias:
             parts.append("no bias")
-        return ", ".join(parts) + f", {self.in_channels}→{self.out_channels}"
+        return parts
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -36,6 +36,7 @@ from convwise.layers.classify import classify_conv, conv_like_modules
 from convwise.models.whatif_report import ReplacedLayer, SkippedLayer, WhatIfResult
 from convwise.profile import Report, profile
 from convwise.profile.breakdown import counted_layers
+from convwise.profile.trace import preserved
 
 REWRITE_KINDS: tuple[str, ...] = ("separable", "grouped", "grouped-separable")
 
@@ -210,18 +211,13 @@ def output_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> Any:
 
 
 def _profile_eval(model: nn.Module, shape: tuple[int, ...]) -> Report:
-    """`convwise.profile` of `model` (one of our own copies) in eval mode; its modes are restored after.
+    """`convwise.profile` of `model` (one of our own copies) in eval mode; the model is put back after.
 
     Raises:
         ConfigError: a model that does not run on one sample of `shape`.
     """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        return profile(model, shape)
-    finally:
-        for m, training in modes:
-            m.training = training
+    with preserved(model):
+        return profile(model.eval(), shape)
 
 
 def _layer(report: Report, name: str) -> tuple[tuple[int, ...], tuple[int, ...], int] | None:
