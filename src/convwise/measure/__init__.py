@@ -3,6 +3,7 @@
 Figures are measured, never asserted: the repository's `bench/` scripts print them.
 """
 
-from convwise.measure.latency import BACKENDS, DEFAULT_BACKENDS, BenchResult, run_benchmark
+from convwise.measure.latency import BACKENDS, DEFAULT_BACKENDS, run_benchmark
+from convwise.measure.results import BenchResult
 
 __all__ = ["BACKENDS", "DEFAULT_BACKENDS", "BenchResult", "run_benchmark"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convwise.measure.latency import BenchResult, Roofline
+from convwise.measure.results import BenchResult, Roofline
 
 
 def _ms(seconds: float) -> str:
