@@ -1,12 +1,18 @@
-"""A tiny vector canvas: shapes recorded once, rendered as hand-written SVG text or as a PNG via matplotlib.
+"""One drawing, two formats: shapes recorded once, fully resolved, then written as SVG or as a PNG.
+
+A `Canvas` records primitives (rect, line, polygon, circle, text) with everything a renderer needs already
+decided: arrow heads are polygons, dash patterns are numbers, text is placed on its baseline and measured
+with the real font's advance widths (`convwise.viz.fonts`, DejaVu). The two writers only translate each
+primitive: the SVG writer to elements (standard library only), the PNG writer to matplotlib patches in
+the same DejaVu fonts (the `viz` extra, imported lazily) — so both formats show the same picture.
 
 Coordinates are SVG user units (y grows downwards); one unit is one point in the PNG, so a canvas of
-W×H units saved at `scale` s is exactly round(W·s)×round(H·s) pixels. Only the standard library is
-needed for SVG; matplotlib (the `viz` extra) is imported lazily for PNG.
+W×H units saved at `scale` s is exactly round(W·s)×round(H·s) pixels.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,14 +20,23 @@ from xml.sax.saxutils import escape
 
 from convwise.core.errors import config_error, missing_extra
 from convwise.fileio import atomic_path, atomic_write_text
+from convwise.viz.fonts import CENTRE_ABOVE_BASELINE, MONO, SANS, text_width
 
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+__all__ = ["Canvas", "Shape", "text_width"]
+
+#: Font stacks of the SVG: DejaVu first (the layout's metrics), common fallbacks after.
+SVG_FONTS = {False: f"{SANS}, Helvetica, Arial, sans-serif", True: f"{MONO}, Menlo, Consolas, monospace"}
+_ANCHORS = {"start": "left", "middle": "center", "end": "right"}
 
 
 def _num(v: float) -> str:
     text = f"{v:.2f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
+
+
+def _dash(pattern: str) -> tuple[float, ...]:
+    """'3 2' or '3,2' → (3.0, 2.0); '' → () (a solid line)."""
+    return tuple(float(v) for v in pattern.replace(",", " ").split())
 
 
 @dataclass
@@ -34,7 +49,13 @@ class Shape:
 
 @dataclass
 class Canvas:
-    """A list of shapes on a `width`×`height` page with a background colour."""
+    """A list of shapes on a `width`×`height` page with a background colour.
+
+    >>> cv = Canvas(120, 40)
+    >>> cv.line(10, 20, 110, 20, arrow=True)  # a line and its head, a filled triangle
+    >>> [s.kind for s in cv.shapes], cv.to_svg().count("<polygon")
+    (['line', 'polygon'], 1)
+    """
 
     width: float
     height: float
@@ -57,8 +78,20 @@ class Canvas:
         rx: float = 0.0,
         dash: str = "",
     ) -> None:
-        """An axis-aligned rectangle with top-left (x, y)."""
-        self.shapes.append(Shape("rect", _attrs(locals())))
+        """An axis-aligned rectangle with top-left (x, y), corners rounded by `rx`."""
+        self._add(
+            "rect",
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            fill=fill,
+            stroke=stroke,
+            width=width,
+            opacity=opacity,
+            rx=rx,
+            dash=_dash(dash),
+        )
 
     def line(
         self,
@@ -73,8 +106,31 @@ class Canvas:
         arrow: bool = False,
         opacity: float = 1.0,
     ) -> None:
-        """A straight line, optionally ending in an arrow head at (x2, y2)."""
-        self.shapes.append(Shape("line", _attrs(locals())))
+        """A straight line, optionally ending in an arrow head (a filled triangle) at (x2, y2)."""
+        if arrow:
+            length = math.hypot(x2 - x1, y2 - y1)
+            head = min(4.0 + 2.5 * width, length)
+            if length:
+                ux, uy = (x2 - x1) / length, (y2 - y1) / length
+                bx, by = x2 - ux * head, y2 - uy * head
+                half = head * 0.45
+                self._add(
+                    "line",
+                    x1=x1,
+                    y1=y1,
+                    x2=bx,
+                    y2=by,
+                    stroke=stroke,
+                    width=width,
+                    dash=_dash(dash),
+                    opacity=opacity,
+                )
+                points = [(x2, y2), (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)]
+                self.polygon(points, fill=stroke, opacity=opacity)
+                return
+        self._add(
+            "line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=stroke, width=width, dash=_dash(dash), opacity=opacity
+        )
 
     def polygon(
         self,
@@ -86,13 +142,13 @@ class Canvas:
         opacity: float = 1.0,
     ) -> None:
         """A closed polygon."""
-        self.shapes.append(Shape("polygon", _attrs(locals())))
+        self._add("polygon", points=list(points), fill=fill, stroke=stroke, width=width, opacity=opacity)
 
     def circle(
         self, x: float, y: float, r: float, *, fill: str = "#000000", stroke: str = "none", width: float = 1.0
     ) -> None:
         """A circle centred on (x, y)."""
-        self.shapes.append(Shape("circle", _attrs(locals())))
+        self._add("circle", x=x, y=y, r=r, fill=fill, stroke=stroke, width=width, opacity=1.0)
 
     def text(
         self,
@@ -107,46 +163,51 @@ class Canvas:
         mono: bool = False,
         italic: bool = False,
     ) -> None:
-        """One line of text, vertically centred on y; `anchor` is start, middle or end."""
-        self.shapes.append(Shape("text", _attrs(locals())))
+        """One line of text, vertically centred on y; `anchor` is start, middle or end of its width."""
+        if anchor not in _ANCHORS:
+            raise config_error("`anchor` must be one of start, middle, end.", anchor=anchor)
+        self._add(
+            "text",
+            x=x,
+            y=y + CENTRE_ABOVE_BASELINE * size,
+            text=text,
+            size=size,
+            anchor=anchor,
+            color=color,
+            weight=weight,
+            mono=mono,
+            italic=italic,
+        )
+
+    def _add(self, kind: str, **attrs: Any) -> None:
+        self.shapes.append(Shape(kind, attrs))
 
     def shift(self, start: int, dx: float, dy: float = 0.0) -> None:
         """Move the shapes recorded from index `start` on by (dx, dy)."""
         for s in self.shapes[start:]:
             a = s.attrs
             if s.kind == "line":
-                a["x1"] += dx
-                a["x2"] += dx
-                a["y1"] += dy
-                a["y2"] += dy
+                a.update(x1=a["x1"] + dx, x2=a["x2"] + dx, y1=a["y1"] + dy, y2=a["y2"] + dy)
             elif s.kind == "polygon":
                 a["points"] = [(x + dx, y + dy) for x, y in a["points"]]
             else:
-                a["x"] += dx
-                a["y"] += dy
+                a.update(x=a["x"] + dx, y=a["y"] + dy)
 
-    # ------------------------------------------------------------------ SVG
+    # ------------------------------------------------------------------ the two formats
     def to_svg(self) -> str:
         """The drawing as a standalone SVG document (text)."""
         w, h = _num(self.width), _num(self.height)
         out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-            f'font-family="{FONT}">'
+            f'font-family="{SVG_FONTS[False]}">'
         ]
         if self.title:
             out.append(f"<title>{escape(self.title)}</title>")
-        out.append(
-            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-            'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
-            'fill="context-stroke"/></marker></defs>'
-        )
         out.append(f'<rect width="100%" height="100%" fill="{self.background}"/>')
-        for s in self.shapes:
-            out.append(_svg_shape(s))
+        out += [_svg_shape(s) for s in self.shapes]
         out.append("</svg>")
         return "\n".join(out) + "\n"
 
-    # ------------------------------------------------------------------ PNG
     def to_png(self, path: str | Path, *, scale: float = 2.0) -> Path:
         """Render with matplotlib to a PNG of round(width·scale)×round(height·scale) pixels.
 
@@ -158,7 +219,6 @@ class Canvas:
 
             matplotlib.use("Agg", force=False)
             import matplotlib.pyplot as plt
-            from matplotlib import patches
         except ImportError:
             raise missing_extra("matplotlib", "viz", "PNG output") from None
         if scale <= 0:
@@ -171,7 +231,7 @@ class Canvas:
             ax.set_axis_off()
             fig.patch.set_facecolor(self.background)
             for z, s in enumerate(self.shapes):
-                _mpl_shape(ax, patches, s, z)
+                _mpl_shape(ax, s, z)
             path = Path(path)
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format="png", dpi=72.0 * scale, facecolor=self.background)
@@ -195,20 +255,15 @@ class Canvas:
         raise config_error("The output file must end in .svg or .png.", output=str(path))
 
 
-def _attrs(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k != "self"}
-
-
-def _paint(a: dict[str, Any]) -> str:
-    parts = []
-    if "fill" in a:
-        parts.append(f'fill="{a["fill"]}"')
+# ---------------------------------------------------------------------- SVG writer
+def _svg_paint(a: dict[str, Any]) -> str:
+    parts = [f'fill="{a.get("fill", "none")}"']
     if a.get("stroke", "none") != "none":
         parts.append(f'stroke="{a["stroke"]}" stroke-width="{_num(a["width"])}"')
     if a.get("opacity", 1.0) != 1.0:
         parts.append(f'opacity="{_num(a["opacity"])}"')
     if a.get("dash"):
-        parts.append(f'stroke-dasharray="{a["dash"]}"')
+        parts.append(f'stroke-dasharray="{" ".join(_num(v) for v in a["dash"])}"')
     return " ".join(parts)
 
 
@@ -218,125 +273,76 @@ def _svg_shape(s: Shape) -> str:
         rx = f' rx="{_num(a["rx"])}"' if a["rx"] else ""
         return (
             f'<rect x="{_num(a["x"])}" y="{_num(a["y"])}" width="{_num(a["w"])}" height="{_num(a["h"])}"'
-            f"{rx} {_paint(a)}/>"
+            f"{rx} {_svg_paint(a)}/>"
         )
     if s.kind == "line":
-        marker = ' marker-end="url(#arrow)"' if a["arrow"] else ""
         return (
             f'<line x1="{_num(a["x1"])}" y1="{_num(a["y1"])}" x2="{_num(a["x2"])}" y2="{_num(a["y2"])}" '
-            f"{_paint(a | {'fill': 'none'})}{marker}/>"
+            f"{_svg_paint(a)}/>"
         )
     if s.kind == "polygon":
         pts = " ".join(f"{_num(x)},{_num(y)}" for x, y in a["points"])
-        return f'<polygon points="{pts}" {_paint(a)}/>'
+        return f'<polygon points="{pts}" {_svg_paint(a)}/>'
     if s.kind == "circle":
-        return f'<circle cx="{_num(a["x"])}" cy="{_num(a["y"])}" r="{_num(a["r"])}" {_paint(a)}/>'
-    family = f' font-family="{MONO}"' if a["mono"] else ""
+        return f'<circle cx="{_num(a["x"])}" cy="{_num(a["y"])}" r="{_num(a["r"])}" {_svg_paint(a)}/>'
+    family = f' font-family="{SVG_FONTS[True]}"' if a["mono"] else ""
     style = ' font-style="italic"' if a["italic"] else ""
     weight = f' font-weight="{a["weight"]}"' if a["weight"] != "normal" else ""
     return (
         f'<text x="{_num(a["x"])}" y="{_num(a["y"])}" font-size="{_num(a["size"])}" '
-        f'text-anchor="{a["anchor"]}" dominant-baseline="central" fill="{a["color"]}"'
-        f"{family}{weight}{style}>{escape(a['text'])}</text>"
+        f'text-anchor="{a["anchor"]}" fill="{a["color"]}"{family}{weight}{style}>{escape(a["text"])}</text>'
     )
 
 
-def _mpl_color(c: str) -> Any:
-    return "none" if c == "none" else c
+# ---------------------------------------------------------------------- PNG writer (matplotlib)
+def _mpl_paint(a: dict[str, Any], z: int) -> dict[str, Any]:
+    stroked = a.get("stroke", "none") != "none"
+    return {
+        "facecolor": a.get("fill", "none"),
+        "edgecolor": a["stroke"] if stroked else "none",
+        "linewidth": a["width"] if stroked else 0,
+        "alpha": None if a.get("opacity", 1.0) == 1.0 else a["opacity"],
+        "linestyle": (0, a["dash"]) if a.get("dash") else "solid",
+        "zorder": z,
+    }
 
 
-def _mpl_dash(dash: str) -> Any:
-    if not dash:
-        return "solid"
-    nums = [float(v) for v in dash.replace(",", " ").split()]
-    return (0, tuple(nums))
+def _mpl_shape(ax: Any, s: Shape, z: int) -> None:
+    from matplotlib import patches
 
-
-def _mpl_shape(ax: Any, patches: Any, s: Shape, z: int) -> None:
     a = s.attrs
     if s.kind == "rect":
         style = f"round,pad=0,rounding_size={a['rx']}" if a["rx"] else "square,pad=0"
         ax.add_patch(
-            patches.FancyBboxPatch(
-                (a["x"], a["y"]),
-                a["w"],
-                a["h"],
-                boxstyle=style,
-                facecolor=_mpl_color(a["fill"]),
-                edgecolor=_mpl_color(a["stroke"]),
-                linewidth=a["width"] if a["stroke"] != "none" else 0,
-                alpha=a["opacity"] if a["opacity"] != 1.0 else None,
-                linestyle=_mpl_dash(a["dash"]),
-                zorder=z,
-            )
+            patches.FancyBboxPatch((a["x"], a["y"]), a["w"], a["h"], boxstyle=style, **_mpl_paint(a, z))
         )
     elif s.kind == "line":
-        if a["arrow"]:
-            ax.annotate(
-                "",
-                xy=(a["x2"], a["y2"]),
-                xytext=(a["x1"], a["y1"]),
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": a["stroke"],
-                    "lw": a["width"],
-                    "linestyle": _mpl_dash(a["dash"]),
-                    "shrinkA": 0,
-                    "shrinkB": 0,
-                    "mutation_scale": 10,
-                },
-                zorder=z,
-            )
-        else:
-            ax.plot(
-                [a["x1"], a["x2"]],
-                [a["y1"], a["y2"]],
-                color=a["stroke"],
-                linewidth=a["width"],
-                linestyle=_mpl_dash(a["dash"]),
-                alpha=a["opacity"],
-                solid_capstyle="butt",
-                zorder=z,
-            )
+        paint = _mpl_paint(a, z)
+        ax.plot(
+            [a["x1"], a["x2"]],
+            [a["y1"], a["y2"]],
+            color=a["stroke"],
+            linewidth=a["width"],
+            linestyle=paint["linestyle"],
+            alpha=paint["alpha"],
+            solid_capstyle="butt",
+            zorder=z,
+        )
     elif s.kind == "polygon":
-        ax.add_patch(
-            patches.Polygon(
-                a["points"],
-                closed=True,
-                facecolor=_mpl_color(a["fill"]),
-                edgecolor=_mpl_color(a["stroke"]),
-                linewidth=a["width"] if a["stroke"] != "none" else 0,
-                alpha=a["opacity"] if a["opacity"] != 1.0 else None,
-                zorder=z,
-            )
-        )
+        ax.add_patch(patches.Polygon(a["points"], closed=True, **_mpl_paint(a, z)))
     elif s.kind == "circle":
-        ax.add_patch(
-            patches.Circle(
-                (a["x"], a["y"]),
-                a["r"],
-                facecolor=_mpl_color(a["fill"]),
-                edgecolor=_mpl_color(a["stroke"]),
-                linewidth=a["width"] if a["stroke"] != "none" else 0,
-                zorder=z,
-            )
-        )
+        ax.add_patch(patches.Circle((a["x"], a["y"]), a["r"], **_mpl_paint(a, z)))
     else:
         ax.text(
             a["x"],
             a["y"],
             a["text"],
             fontsize=a["size"],
-            ha={"start": "left", "middle": "center", "end": "right"}[a["anchor"]],
-            va="center_baseline",
+            ha=_ANCHORS[a["anchor"]],
+            va="baseline",
             color=a["color"],
             fontweight=a["weight"],
             fontstyle="italic" if a["italic"] else "normal",
-            family="monospace" if a["mono"] else "sans-serif",
+            family=MONO if a["mono"] else SANS,
             zorder=z,
         )
-
-
-def text_width(text: str, size: float, *, mono: bool = False) -> float:
-    """Approximate rendered width of `text` in user units (for layout; DejaVu Sans metrics)."""
-    return len(text) * size * (0.63 if mono else 0.6)

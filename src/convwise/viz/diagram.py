@@ -278,7 +278,12 @@ def draw_graph(graph: ModelGraph, *, box_width: float = 290.0) -> Canvas:
             shapes = f"{ins} → {_shape_text(n.output_shape)}"
         extra = " · ".join(p for p in (n.detail, f"params {fmt(n.params)}" if n.params else "") if p)
         lines_for[n.id] = (title, shapes, extra)
-        widest = max(widest, text_width(title, 11) + 20, text_width(shapes, 10, mono=True) + 20)
+        widest = max(
+            widest,
+            text_width(title, 11, bold=True) + 20,
+            text_width(shapes, 10, mono=True) + 20,
+            text_width(extra, 9.5) + 20,
+        )
     box_width = widest
     max_cols = max(len(v) for v in by_rank.values())
     width = margin * 2 + max_cols * box_width + (max_cols - 1) * h_gap + 60  # room for skip edges

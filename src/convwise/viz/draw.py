@@ -430,7 +430,7 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
         """Draw a panel at x0, centred in max(its width, its label's width); returns the next x."""
         start = len(cv.shapes)
         used = draw(x0)
-        width = max(used, text_width(title, 11.5), text_width(sub, 9.5)) + 8
+        width = max(used, text_width(title, 11.5, bold=True), text_width(sub, 9.5)) + 8
         cv.shift(start, (width - used) / 2)
         labels.append((x0 + width / 2, title, sub))
         return x0 + width
@@ -568,17 +568,17 @@ def draw_cost(cost: LayerCost, opts: DrawOptions | None = None) -> Canvas:
             mono=j >= 2,
             weight="bold" if j == 1 else "normal",
         )
-        widest = max(widest, text_width(line, size, mono=j >= 2))
+        widest = max(widest, text_width(line, size, mono=j >= 2, bold=j == 1))
         y += 19 if j < 2 else 17
     for note in _wrap(notes, 130):
         cv.text(margin, y, note, size=10, color=MUTED, italic=True)
-        widest = max(widest, text_width(note, 10))
+        widest = max(widest, text_width(note, 10, italic=True))
         y += 16
     cv.width = math.ceil(
         max(
             width_body,
             margin * 2 + widest,
-            margin * 2 + text_width(spec.describe(), 15),
+            margin * 2 + text_width(spec.describe(), 15, bold=True),
         )
     )
     cv.height = math.ceil(y + 10)
