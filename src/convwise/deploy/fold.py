@@ -138,6 +138,12 @@ def find_conv_bn_pairs(model: nn.Module, example: torch.Tensor | None = None) ->
 
     Raises:
         ConfigError: the model does not trace with `torch.fx` and no `example` was given.
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Conv2d(8, 8, 1)).eval()
+        >>> find_conv_bn_pairs(net)
+        [FoldedPair(conv='0', norm='1')]
     """
     pairs = _pairs_by_fx(model)
     if pairs is None:

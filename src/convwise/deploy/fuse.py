@@ -55,6 +55,12 @@ def inplace_activations(model: nn.Module, example: torch.Tensor) -> list[str]:
 
     Returns:
         Qualified names of the activations switched (empty when the check on `example` fails).
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.ReLU()).eval()
+        >>> inplace_activations(net, torch.randn(1, 3, 8, 8))  # the second ReLU reads the first's output
+        ['1']
     """
     names = _candidates(model, example)
     if not names:

@@ -149,6 +149,14 @@ def run_benchmark(
 
     Raises:
         ConfigError: unknown backend, non-positive batch size, warm-up, repeats or thread count.
+        MissingDependencyError: an `ov-*` backend without the extra `openvino`.
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+        >>> result = run_benchmark(net, (1, 8, 8), backends=["eager", "optimized"], roofline=False, repeats=2)
+        >>> sorted((t.backend, t.precision, len(t.samples)) for t in result.timings)
+        [('eager', 'fp32', 2), ('optimized', 'fp32', 2)]
     """
     from convwise.deploy import optimize
 

@@ -53,7 +53,13 @@ class MachinePeak:
     cache_bytes: int
 
     def ridge(self, cached: bool = False) -> float:
-        """Arithmetic intensity (FLOP/byte) where a layer turns from memory-bound to compute-bound."""
+        """Arithmetic intensity (FLOP/byte) where a layer turns from memory-bound to compute-bound.
+
+        Example:
+            >>> peak = MachinePeak(threads=1, gflops=100.0, dram_gbs=10.0, cache_gbs=50.0, cache_bytes=2**20)
+            >>> peak.ridge(), peak.ridge(cached=True)
+            (10.0, 2.0)
+        """
         return self.gflops / (self.cache_gbs if cached else self.dram_gbs)
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,7 +80,16 @@ def _llc_bytes() -> int:
 
 @contextlib.contextmanager
 def threads(n: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count."""
+    """Temporarily set torch's intra-op thread count.
+
+    Example:
+        >>> before = torch.get_num_threads()
+        >>> with threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
     previous = torch.get_num_threads()
     if n is not None:
         torch.set_num_threads(n)
@@ -98,7 +113,12 @@ def probe_machine(n_threads: int | None = None, *, repeats: int = 10) -> Machine
     """Measure peak float32 GFLOP/s (square matmul) and copy bandwidth (main memory and cache).
 
     Best-of-`repeats` figures, so that other processes on a shared machine lower them as little as possible.
-    Takes about a second.
+    Takes about a second; the copies use up to 2×512 MiB.
+
+    Example:
+        >>> peak = probe_machine(1, repeats=1)  # doctest: +SKIP
+        >>> peak.gflops > 0 and peak.cache_gbs >= peak.dram_gbs  # doctest: +SKIP
+        True
     """
     n_threads = n_threads or torch.get_num_threads()
     llc = _llc_bytes()
