@@ -3,7 +3,7 @@
 Both sides train the same architecture (Conv2D 32 -> SepConv 32 -> pool -> SepConv 64 x2 -> pool ->
 SepConv 128 x2 -> pool -> Dense 128 -> Dense 10, SELU, 184,234 params) with Adam and sparse categorical
 cross-entropy on the same number of 28x28 images, at batch 32 and 128. convwise is timed through its own
-training loop (`convwise.train.loop._run_epoch`: in-memory tensors, channels-last, the thread setting and
+training loop (`convwise.train.epoch.run_epoch`: in-memory tensors, channels-last, the thread setting and
 OpenMP wait policy `convwise train` uses); Keras through `model.fit` (one warm-up epoch, then timed epochs).
 The Keras side runs in a subprocess with `--keras-python` (default: /tmp/tfvenv/bin/python, holding
 tensorflow-cpu), so TensorFlow never shares a process or a venv with torch; the backend and versions it
@@ -78,27 +78,28 @@ def convwise_images_per_s(images: int, batch: int, epochs: int) -> dict:
     import torch
 
     from convwise.train.checkpoint import build_model
-    from convwise.train.distributed import DistContext
-    from convwise.train.loop import _lr_lambda, _run_epoch, _set_threads
+    from convwise.train.distributed import DistContext, available_cpus
+    from convwise.train.epoch import lr_lambda, run_epoch
     from convwise.train.recipes import get_recipe
 
     config = get_recipe("seed")
     config.batch_size = batch
     ctx = DistContext()
-    threads = _set_threads(config, ctx)
+    threads = config.threads or available_cpus()
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = build_model(config.model, config.model_config)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, eps=config.adam_eps)
     steps = -(-images // batch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config, steps))
     x = torch.randn(images, 1, 28, 28)
     y = torch.randint(0, 10, (images,))
     times = []
     for epoch in range(epochs + 1):
         t = time.perf_counter()
-        _run_epoch(model, optimizer, scheduler, x, y, config, ctx, epoch + 1, batch, steps, None)
+        run_epoch(model, optimizer, scheduler, x, y, config, ctx, epoch + 1, batch, steps, None)
         if epoch:
             times.append(time.perf_counter() - t)
     params = sum(p.numel() for p in model.parameters())

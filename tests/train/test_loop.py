@@ -14,7 +14,8 @@ import torch
 
 from convwise.core.errors import ConfigError
 from convwise.train.checkpoint import read_checkpoint
-from convwise.train.loop import EarlyStopping, train
+from convwise.train.loop import train
+from convwise.train.state import EarlyStopping
 
 pytestmark = pytest.mark.data
 

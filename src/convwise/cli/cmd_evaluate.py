@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     from convwise.data import Normalization, load_raw
     from convwise.train.checkpoint import load_checkpoint
+    from convwise.train.console import print_test_report
     from convwise.train.evaluate import score
-    from convwise.train.loop import print_test_report
 
     model, info = load_checkpoint(args.checkpoint)
     dataset = args.dataset or info["dataset"]

@@ -133,8 +133,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from convwise.cli.common import parse_config
-    from convwise.train.loop import TrainingInterrupted, list_run_dir, train
+    from convwise.train.loop import train
     from convwise.train.recipes import get_recipe
+    from convwise.train.rundir import list_run_dir
+    from convwise.train.state import TrainingInterrupted
 
     config = get_recipe(args.recipe)
     if args.model:

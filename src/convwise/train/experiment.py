@@ -9,8 +9,9 @@ from typing import Any
 
 from convwise.fileio import atomic_path
 from convwise.train.checkpoint import atomic_write_text, build_model
-from convwise.train.loop import RESULTS_FILE, train
+from convwise.train.loop import train
 from convwise.train.recipes import TrainConfig
+from convwise.train.rundir import RESULTS_FILE
 
 VARIANTS: tuple[str, ...] = ("standard", "separable", "grouped", "grouped-separable")
 ALPHAS: tuple[float, ...] = (1.0, 0.5)

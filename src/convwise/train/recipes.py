@@ -35,6 +35,7 @@ class TrainConfig:
         train_subset / test_subset: use only the first N images (quick runs, tests).
         channels_last: run the model in channels-last memory format.
         threads: intra-op threads per process (0 = the CPUs available / local processes).
+        recipe: the name of the recipe this config started from.
     """
 
     model: str = DEFAULT_MODEL
@@ -59,23 +60,37 @@ class TrainConfig:
     threads: int = 0
     recipe: str = "custom"
 
-    def validate(self) -> TrainConfig:
+    def validate(self, **where: Any) -> TrainConfig:
         """Check every field; returns self.
+
+        Args:
+            where: named values added to an error message (e.g. the file the config came from).
 
         Raises:
             ConfigError: a value out of range.
+
+        >>> TrainConfig(epochs=0).validate()
+        Traceback (most recent call last):
+        ...
+        convwise.core.errors.ConfigError: `epochs` must be a positive integer. Received: epochs=0.
         """
         for name in ("epochs", "batch_size", "val_size"):
             if int(getattr(self, name)) < 1:
-                raise config_error(f"`{name}` must be a positive integer.", **{name: getattr(self, name)})
+                raise config_error(
+                    f"`{name}` must be a positive integer.", **{name: getattr(self, name)}, **where
+                )
         if not self.lr > 0:
-            raise config_error("`lr` must be positive.", lr=self.lr)
+            raise config_error("`lr` must be positive.", lr=self.lr, **where)
         if self.schedule not in ("constant", "cosine"):
-            raise config_error("`schedule` must be one of constant, cosine.", schedule=self.schedule)
+            raise config_error("`schedule` must be one of constant, cosine.", schedule=self.schedule, **where)
         if self.patience < 0:
-            raise config_error("`patience` must be >= 0 (0 disables early stopping).", patience=self.patience)
+            raise config_error(
+                "`patience` must be >= 0 (0 disables early stopping).", patience=self.patience, **where
+            )
         if not 0 <= self.label_smoothing < 1:
-            raise config_error("`label_smoothing` must be in [0, 1).", label_smoothing=self.label_smoothing)
+            raise config_error(
+                "`label_smoothing` must be in [0, 1).", label_smoothing=self.label_smoothing, **where
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,17 +98,60 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @staticmethod
-    def from_dict(values: dict[str, Any]) -> TrainConfig:
-        """Inverse of `to_dict`; unknown keys are rejected.
+    def from_dict(values: dict[str, Any], *, source: str | None = None) -> TrainConfig:
+        """Inverse of `to_dict`; unknown keys and values of the wrong type are rejected, naming the field.
+
+        Args:
+            values: the plain dict (e.g. a run's `config.json`).
+            source: where it came from, named in error messages.
 
         Raises:
-            ConfigError: an unknown key.
+            ConfigError: an unknown key, a value of the wrong type or out of range.
+
+        >>> TrainConfig.from_dict({"epochs": "ten"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        convwise.core.errors.ConfigError: ... field `epochs` must be an integer. Received: epochs='ten'.
         """
+        where = {"path": source} if source else {}
         known = {f.name for f in dataclasses.fields(TrainConfig)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise config_error("Training config has unknown keys.", keys=unknown)
-        return TrainConfig(**values).validate()
+            raise config_error("Training config has unknown keys.", keys=unknown, **where)
+        for name, value in values.items():
+            kind = _field_kind(name)
+            if not _is_kind(value, kind):
+                raise config_error(
+                    f"Training config field `{name}` must be {_KIND_NAMES[kind]}.", **{name: value}, **where
+                )
+        return TrainConfig(**values).validate(**where)
+
+
+# The kinds of values each field takes (from its annotation), for checking a hand-edited config.json.
+_KIND_NAMES = {
+    "str": "a string",
+    "dict": "a JSON object",
+    "int": "an integer",
+    "int?": "an integer or null",
+    "float": "a number",
+    "bool": "true or false",
+}
+
+
+def _field_kind(name: str) -> str:
+    """`int`, `int?` (int or None), `float`, `bool`, `str` or `dict`, from the field's annotation."""
+    annotation = str(next(f.type for f in dataclasses.fields(TrainConfig) if f.name == name))
+    return "int?" if annotation == "int | None" else annotation.split("[")[0]
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "int?":
+        return value is None or _is_kind(value, "int")
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, {"str": str, "dict": dict, "bool": bool}[kind])
 
 
 # The seed's TF2/Keras recipe, reproduced as faithfully as PyTorch allows.
