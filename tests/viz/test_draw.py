@@ -13,7 +13,8 @@ from viz_helpers import SVG, png_size, svg_size, svg_texts
 
 from convwise.cli.main import main
 from convwise.core import fmt, make_spec
-from convwise.viz.draw import PALETTE, draw_layer
+from convwise.viz.draw import draw_layer
+from convwise.viz.panels import PALETTE
 
 
 def _torch_reference(kind: str, cin: int, cout: int, k: int, shape: tuple[int, int, int], **kw: int) -> tuple:

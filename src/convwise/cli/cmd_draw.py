@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from convwise.cli.cmd_layer import spec_from_args
     from convwise.cli.common import print_json
     from convwise.core import config_error, layer_cost
-    from convwise.viz.draw import DrawOptions, draw_cost
+    from convwise.viz.draw import draw_cost
+    from convwise.viz.panels import DrawOptions
 
     spec, shape, batch, dtype = spec_from_args(args)
     for flag, value in (("--max-channels", args.max_channels), ("--max-filters", args.max_filters)):

@@ -25,16 +25,7 @@ from convwise.core.errors import (
     missing_extra,
 )
 from convwise.core.explain import Explanation, fmt
-from convwise.core.padding import SAME, VALID, Padding, parse_padding, same_amounts, same_total
-from convwise.core.receptive import ReceptiveField, Window, receptive_field
-from convwise.core.scaling import make_divisible, resolution_multiplier, scale_channels, scale_resolution
-from convwise.core.spec import (
-    BIAS_POLICIES,
-    KINDS,
-    BiasPolicy,
-    Conv2dSpec,
-    Kind,
-    LayerSpec,
+from convwise.core.factories import (
     depthwise,
     grouped,
     grouped_separable,
@@ -43,6 +34,10 @@ from convwise.core.spec import (
     separable,
     standard,
 )
+from convwise.core.padding import SAME, VALID, Padding, parse_padding, same_amounts, same_total
+from convwise.core.receptive import ReceptiveField, Window, receptive_field
+from convwise.core.scaling import make_divisible, resolution_multiplier, scale_channels, scale_resolution
+from convwise.core.spec import BIAS_POLICIES, KINDS, BiasPolicy, Conv2dSpec, Kind, LayerSpec
 from convwise.core.theory import RatioTheory, ratio_theory, separable_ratio_theory
 from convwise.core.validate import DTYPE_BYTES, dtype_bytes, non_negative_int, positive_int
 

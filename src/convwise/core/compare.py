@@ -9,7 +9,8 @@ from typing import Any
 from convwise.core.cost import LayerCost, layer_cost
 from convwise.core.errors import ConfigError, config_error
 from convwise.core.explain import Explanation, fmt
-from convwise.core.spec import BiasPolicy, LayerSpec, make_spec
+from convwise.core.factories import make_spec
+from convwise.core.spec import BiasPolicy, LayerSpec
 from convwise.core.theory import RatioTheory, ratio_theory
 from convwise.core.validate import Pair, chw, pair, positive_int
 

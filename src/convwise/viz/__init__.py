@@ -12,7 +12,8 @@ torch is imported only by the functions that need a model (`model_graph`, `repor
 
 from convwise.viz.canvas import Canvas
 from convwise.viz.diagram import ModelGraph, draw_graph, draw_model, model_graph
-from convwise.viz.draw import DrawOptions, draw_cost, draw_layer
+from convwise.viz.draw import draw_cost, draw_layer
+from convwise.viz.panels import DrawOptions
 from convwise.viz.report import read_run, render_html, report_data, write_report
 
 __all__ = [
