@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 from convwise.cli.cmd_layer import add_geometry_arguments
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from rich.console import Console
-
     from convwise.core import Comparison
 
 HELP = "Every variant (standard, grouped, depthwise, pointwise, separable …) side by side, with ratios."
@@ -68,65 +66,10 @@ def comparison_from_args(args: argparse.Namespace) -> Comparison:
     )
 
 
-def render_comparison(con: Console, comp: Comparison, *, channels_last: bool = False) -> None:
-    """The side-by-side table, its footnotes and the theory line."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from convwise.cli.shapes import shape_label
-    from convwise.core import fmt
-
-    base = comp.baseline
-    n = base.batch
-    kh, kw = comp.kernel_size
-    con.print(
-        Text(
-            f"input {shape_label(base.input_shape, channels_last=channels_last)} → {comp.out_channels} "
-            f"output channels, kernel {kh}x{kw}, {', '.join(base.spec.settings())}",
-            style="bold",
-        )
-    )
-    per = "per sample" if n == 1 else f"batch of {n}"
-    table = Table(show_header=True, header_style="bold", caption=f"counts {per}; ×std = ratio to standard")
-    table.add_column("variant", no_wrap=True)
-    table.add_column("output " + ("N×H×W×C" if channels_last else "N×C×H×W"), justify="right")
-    for col in ("params", "×std", "mults (MACs)", "×std", "FLOPs", "×std"):
-        table.add_column(col, justify="right")
-    notes: list[str] = []
-    for v in comp.variants:
-        name = v.name + ("" if not v.note else f" [{len(notes) + 1}]")
-        if v.note:
-            notes.append(f"[{len(notes) + 1}] {v.name}: {v.note}")
-        if v.cost is None:
-            table.add_row(name, "n/a", "—", "", "—", "", "—", "")
-            continue
-        o = v.cost.output_shape
-        shape = (o[0], o[2], o[3], o[1]) if channels_last else o
-        cells = [name, "×".join(map(str, shape))]
-        for field in ("params", "mults", "flops"):
-            ratio = v.ratio(base, field)
-            cells.append(fmt(getattr(v.cost.counts, field)))
-            cells.append("" if v.name == "standard" else ("—" if ratio is None else fmt(ratio)))
-        table.add_row(*cells)
-    con.print(table)
-    for note in notes:
-        con.print(Text(note), soft_wrap=True)
-    theory = comp.theory_separable_ratio
-    measured = comp.separable_mults_ratio
-    line = (
-        "MobileNet theory, separable / standard multiplications: "
-        f"{comp.separable_theory.text()} = {fmt(theory)}"
-    )
-    if measured is not None:
-        verdict = "exactly equal" if measured == theory else "the theory does not apply: output sizes differ"
-        line += f"; measured {fmt(measured)} ({verdict})"
-    con.print(Text(line), soft_wrap=True)
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the comparison (table, --explain derivations, or --json)."""
-    from convwise.cli.cmd_layer import console, render_explanations, render_legend
     from convwise.cli.common import print_json
+    from convwise.views import console, render_comparison, render_explanations, render_legend
 
     comp = comparison_from_args(args)
     if args.json:

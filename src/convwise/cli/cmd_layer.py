@@ -6,13 +6,10 @@ Answers from `convwise.core` alone: no torch, no numpy. rich is imported inside 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from rich.console import Console
-
-    from convwise.core import Explanation, LayerCost, LayerSpec
+    from convwise.core import LayerSpec
 
 HELP = "Exact cost of one convolution layer (shape, params, mults, adds, FLOPs, bytes), with --explain."
 DESCRIPTION = (
@@ -125,146 +122,11 @@ def spec_from_args(args: argparse.Namespace) -> tuple[LayerSpec, tuple[int, int,
     return spec, shape, parse_positive("--batch", args.batch), parse_dtype(args.dtype)
 
 
-def console(min_width: int = 120) -> Console:
-    """A rich console on stdout (at least `min_width` columns when not a terminal, so tables do not wrap)."""
-    from rich.console import Console
-
-    con = Console(highlight=False)
-    if not con.is_terminal:
-        con = Console(highlight=False, width=max(con.width, min_width))
-    return con
-
-
-#: The symbols the derivations use, printed once above them.
-SYMBOLS = (
-    "Each line: quantity = formula = values substituted = result. Symbols: Cin, Cout input / output "
-    "channels of the stage; H×W its input and Ho×Wo its output size; kh×kw kernel (k along one axis); "
-    "s stride; d dilation; g groups; pad total padding along the axis; N batch."
-)
-
-
-def render_legend(con: Console) -> None:
-    """Print the symbol legend of the derivations."""
-    from rich.text import Text
-
-    con.print(Text(SYMBOLS, style="dim"), soft_wrap=True)
-
-
-def render_explanations(con: Console, explanations: Iterable[Explanation], title: str) -> None:
-    """Print derivations grouped by scope, one `quantity = formula = values = result` line each."""
-    from dataclasses import replace
-
-    from rich.text import Text
-
-    con.print(Text(title, style="bold"))
-    scope = None
-    for e in explanations:
-        if e.scope != scope:
-            scope = e.scope
-            con.print(Text(f"  {scope}", style="bold cyan"))
-        con.print(Text(f"    {replace(e, scope='').text()}"), soft_wrap=True)
-
-
-def render_cost(con: Console, cost: LayerCost, *, channels_last: bool = False) -> None:
-    """The layer report as rich tables: shapes, counts per stage and in total, memory."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from convwise.cli.shapes import shape_label
-    from convwise.core import fmt
-
-    n = cost.batch
-    con.print(Text(cost.spec.describe(), style="bold"))
-    con.print(
-        Text(
-            f"input {shape_label(cost.input_shape, channels_last=channels_last)}  →  "
-            f"output {shape_label(cost.output_shape, channels_last=channels_last)}"
-        )
-    )
-    total_label = "total" + (" (per sample)" if n == 1 else f" (batch of {n})")
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("quantity")
-    composite = len(cost.stages) > 1
-    if composite:
-        for st in cost.stages:
-            table.add_column(st.spec.role, justify="right")
-    table.add_column(total_label, justify="right")
-    stage_counts = [st.counts.scaled(n) for st in cost.stages]
-
-    def row(label: str, stage_values: list[str], total: str) -> None:
-        table.add_row(label, *(stage_values if composite else []), total)
-
-    row(
-        "output N×H×W×C" if channels_last else "output N×C×H×W",
-        [
-            "×".join(
-                map(
-                    str,
-                    (n, *st.output_size, st.spec.out_channels)
-                    if channels_last
-                    else (n, st.spec.out_channels, *st.output_size),
-                )
-            )
-            for st in cost.stages
-        ],
-        "×".join(map(str, cost.output_shape if not channels_last else _nhwc(cost.output_shape))),
-    )
-    row(
-        "kernel, stride, dilation",
-        [_geometry(st.spec) for st in cost.stages],
-        _geometry(cost.spec.spatial),
-    )
-    row(
-        "padding top,bottom,left,right",
-        [",".join(map(str, st.pads)) for st in cost.stages],
-        f"{','.join(map(str, cost.stages[0].pads))} ({cost.spec.padding.describe()})",
-    )
-    fields = (
-        ("weight params", "weight_params"),
-        ("bias params", "bias_params"),
-        ("params", "params"),
-        ("multiplications (= MACs)", "mults"),
-        ("accumulation additions", "acc_adds"),
-        ("bias additions", "bias_adds"),
-        ("additions", "adds"),
-        ("FLOPs (mults + adds)", "flops"),
-    )
-    for label, attr in fields:
-        row(label, [fmt(getattr(c, attr)) for c in stage_counts], fmt(getattr(cost.counts, attr)))
-    if cost.counts.mults_excluding_padding != cost.counts.mults:
-        row(
-            "multiplications excluding padding taps",
-            [fmt(c.mults_excluding_padding) for c in stage_counts],
-            fmt(cost.counts.mults_excluding_padding),
-        )
-    con.print(table)
-    mem = Table(show_header=True, header_style="bold", title=None)
-    mem.add_column(f"memory ({cost.dtype})")
-    mem.add_column("bytes", justify="right")
-    mem.add_row("weights", fmt(cost.weight_bytes))
-    mem.add_row("input", fmt(cost.input_bytes))
-    mem.add_row("output", fmt(cost.output_bytes))
-    mem.add_row("moved (Σ stages: weights + in + out)", fmt(cost.bytes_moved))
-    mem.add_row("arithmetic intensity (FLOPs/byte)", fmt(cost.arithmetic_intensity))
-    con.print(mem)
-
-
-def _nhwc(shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    n, c, h, w = shape
-    return (n, h, w, c)
-
-
-def _geometry(spec: Any) -> str:
-    def hw(p: tuple[int, int]) -> str:
-        return f"{p[0]}x{p[1]}"
-
-    return f"{hw(spec.kernel_size)}, {hw(spec.stride)}, {hw(spec.dilation)}"
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the layer report (table, --explain derivations, or --json)."""
     from convwise.cli.common import print_json
     from convwise.core import layer_cost
+    from convwise.views import console, render_cost, render_explanations, render_legend
 
     spec, shape, batch, dtype = spec_from_args(args)
     cost = layer_cost(spec, shape, batch=batch, dtype=dtype)

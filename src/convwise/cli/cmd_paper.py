@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the tables; exit 0 (differences are reported, not errors)."""
-    from convwise.cli.cmd_layer import console
     from convwise.cli.common import print_json
     from convwise.models.papers import paper_tables
+    from convwise.views import console
 
     tables = paper_tables(args.paper, args.table)
     if args.json:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
 
 HELP = "per-layer parameters, MACs and other ops of any PyTorch model (Keras-like summary)"
 DESCRIPTION = (
@@ -17,17 +16,9 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    parser.add_argument(
-        "target", metavar="TARGET", help="zoo name, path/to/file.py:factory or pkg.module:factory"
-    )
-    parser.add_argument(
-        "--input",
-        metavar="CxHxW",
-        action="append",
-        default=[],
-        help="shape of one sample (repeat for a model with several inputs; default: the model's own)",
-    )
-    parser.add_argument("--channels-last", action="store_true", help="read --input as HxWxC")
+    from convwise.cli.common import add_target_arguments
+
+    add_target_arguments(parser, several_inputs=True)
     parser.add_argument("--batch", metavar="N", default="1", help="batch size N (default 1: per sample)")
     parser.add_argument(
         "--depth", metavar="D", help="fold the module tree at depth D (default: one row per layer)"
@@ -42,15 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COLS",
         help="comma-separated columns, e.g. layer,output_shape,params,macs,flops,other_ops,status,rf "
         "(rf: receptive field and jump of each layer's output; shown by default when it fits)",
-    )
-    parser.add_argument("--alpha", metavar="A", help="zoo models: width multiplier α (width_multiplier)")
-    parser.add_argument("--resolution", metavar="R", help="zoo models: input side in pixels (224, 192, …)")
-    parser.add_argument(
-        "--config",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="configuration for the TARGET's factory (repeatable), e.g. num_classes=10",
     )
     parser.add_argument(
         "--device",
@@ -88,23 +70,16 @@ def parse_shape(text: str, *, channels_last: bool = False) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-def _positive(flag: str, text: Any) -> int:
-    from convwise.core import config_error
-
-    if text is None or not str(text).strip().isdigit() or int(str(text)) < 1:
-        raise config_error(f"`{flag}` must be a positive integer.", **{flag.strip("-"): text})
-    return int(str(text))
-
-
 def run(args: argparse.Namespace) -> int:
     """Resolve the target, profile it, print or write the report."""
     from convwise.cli.common import target_config
+    from convwise.cli.shapes import parse_positive
     from convwise.core import ConfigError, config_error
     from convwise.models import resolve_target
     from convwise.profile import parse_columns, profile
 
     fmt = "json" if args.json else args.format
-    batch = _positive("--batch", args.batch)
+    batch = parse_positive("--batch", args.batch)
     depth = None
     if args.depth is not None:
         if not str(args.depth).strip().isdigit():

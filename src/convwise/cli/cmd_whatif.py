@@ -53,10 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Rewrite, report, optionally save."""
-    from convwise.cli.cmd_layer import console
     from convwise.cli.common import load_target_args, print_json
     from convwise.core.scaling import exact
     from convwise.models.whatif import whatif
+    from convwise.views import console
 
     loaded, shape = load_target_args(args)
     alpha = None if args.project_alpha is None else float(exact(args.project_alpha, "--project-alpha"))

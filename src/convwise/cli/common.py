@@ -49,14 +49,28 @@ def parse_config(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def add_target_arguments(parser: argparse.ArgumentParser, *, zoo_scaling: bool = True) -> None:
-    """TARGET, --input, --channels-last, --config (and --alpha, --resolution): every TARGET command's."""
+def add_target_arguments(
+    parser: argparse.ArgumentParser, *, zoo_scaling: bool = True, several_inputs: bool = False
+) -> None:
+    """TARGET, --input, --channels-last, --config (and --alpha, --resolution): every TARGET command's.
+
+    With `several_inputs`, `--input` may be repeated (one shape per forward argument) and is a list.
+    """
     parser.add_argument(
         "target", metavar="TARGET", help="zoo name, path/to/file.py:factory or pkg.module:factory"
     )
-    parser.add_argument(
-        "--input", metavar="CxHxW", help="input shape of one sample (default: the model's own, if known)"
-    )
+    if several_inputs:
+        parser.add_argument(
+            "--input",
+            metavar="CxHxW",
+            action="append",
+            default=[],
+            help="shape of one sample (repeat for a model with several inputs; default: the model's own)",
+        )
+    else:
+        parser.add_argument(
+            "--input", metavar="CxHxW", help="input shape of one sample (default: the model's own, if known)"
+        )
     parser.add_argument("--channels-last", action="store_true", help="read --input as HxWxC")
     parser.add_argument(
         "--config",

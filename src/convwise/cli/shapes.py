@@ -109,21 +109,3 @@ def parse_dtype(text: Any) -> str:
     if name not in DTYPE_BYTES:
         raise config_error(f"`--dtype` must be one of {', '.join(DTYPE_BYTES)}.", dtype=text)
     return name
-
-
-def shape_label(shape: tuple[int, ...] | list[int], *, channels_last: bool = False) -> str:
-    """A shape with its axes named: 'N×C×H×W 1×10×3×3' (or 'N×H×W×C 1×3×3×10' with `channels_last`)."""
-    values = list(shape)
-    if len(values) == 4:
-        n, c, h, w = values
-        if channels_last:
-            return f"N×H×W×C {n}×{h}×{w}×{c}"
-        return f"N×C×H×W {n}×{c}×{h}×{w}"
-    if len(values) == 3:
-        c, h, w = values
-        if channels_last:
-            return f"H×W×C {h}×{w}×{c}"
-        return f"C×H×W {c}×{h}×{w}"
-    if len(values) == 2:
-        return f"H×W {values[0]}×{values[1]}"
-    return "×".join(map(str, values))
