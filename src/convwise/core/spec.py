@@ -229,6 +229,24 @@ class LayerSpec:
         """Padding policy of the spatial stage."""
         return self.spatial.padding
 
+    def window(self) -> dict[str, Any]:
+        """Stride, padding (with its mode) and dilation of the spatial stage, as `make_spec` keywords.
+
+        Another variant built with them slides the same window over the input, so it has the same output
+        size (what a what-if needs).
+
+        >>> from convwise.core import make_spec
+        >>> sorted(make_spec("standard", 4, 8, 3, stride=2, padding="same").window())
+        ['dilation', 'padding', 'padding_mode', 'stride']
+        """
+        st = self.spatial
+        return {
+            "stride": st.stride,
+            "padding": st.padding,
+            "dilation": st.dilation,
+            "padding_mode": st.padding.mode,
+        }
+
     @property
     def is_composite(self) -> bool:
         """True for separable kinds (two stages)."""

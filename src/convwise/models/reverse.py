@@ -44,14 +44,7 @@ def reverse_whatif(model: nn.Module, layers: list[dict[str, Any]]) -> WhatIfResu
     for names, spec in separable_blocks(convs):
         pw = spec.stages[-1]
         std = make_spec(
-            "standard",
-            spec.in_channels,
-            spec.out_channels,
-            spec.kernel_size,
-            stride=spec.stride,
-            padding=spec.padding,
-            dilation=spec.dilation,
-            bias=pw.bias,
+            "standard", spec.in_channels, spec.out_channels, spec.kernel_size, bias=pw.bias, **spec.window()
         )
         shape = rows[names[0]]["input_shape"]
         chw = (shape[1], shape[2], shape[3])

@@ -103,12 +103,7 @@ def parse_rewrite(text: str, *, depth_multiplier: int = 1, bias_policy: str | No
 def _new_spec(before: LayerSpec, rw: Rewrite) -> LayerSpec:
     st = before.stages[0]
     policy = rw.bias_policy or ("keras" if st.bias else "none")
-    common: dict[str, Any] = {
-        "stride": st.stride,
-        "padding": st.padding,
-        "dilation": st.dilation,
-        "padding_mode": st.padding.mode,
-    }
+    common = before.window()
     if rw.kind == "grouped":
         for what, c in (("in_channels", st.in_channels), ("out_channels", st.out_channels)):
             if c % rw.groups:
@@ -156,16 +151,7 @@ def _projection(
     cout = scale_channels(st.out_channels, alpha)
     out: dict[str, Any] = {"width_multiplier": alpha, "in_channels": cin, "out_channels": cout}
     try:
-        thin_before = make_spec(
-            "standard",
-            cin,
-            cout,
-            st.kernel_size,
-            stride=st.stride,
-            padding=st.padding,
-            dilation=st.dilation,
-            bias=st.bias,
-        )
+        thin_before = make_spec("standard", cin, cout, st.kernel_size, bias=st.bias, **before.window())
         thin_after = _new_spec(thin_before, rw)
     except ConfigError as exc:
         out["error"] = str(exc)

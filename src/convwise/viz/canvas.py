@@ -107,30 +107,17 @@ class Canvas:
         opacity: float = 1.0,
     ) -> None:
         """A straight line, optionally ending in an arrow head (a filled triangle) at (x2, y2)."""
-        if arrow:
-            length = math.hypot(x2 - x1, y2 - y1)
-            head = min(4.0 + 2.5 * width, length)
-            if length:
-                ux, uy = (x2 - x1) / length, (y2 - y1) / length
-                bx, by = x2 - ux * head, y2 - uy * head
-                half = head * 0.45
-                self._add(
-                    "line",
-                    x1=x1,
-                    y1=y1,
-                    x2=bx,
-                    y2=by,
-                    stroke=stroke,
-                    width=width,
-                    dash=_dash(dash),
-                    opacity=opacity,
-                )
-                points = [(x2, y2), (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)]
-                self.polygon(points, fill=stroke, opacity=opacity)
-                return
+        length = math.hypot(x2 - x1, y2 - y1)
+        head = min(4.0 + 2.5 * width, length) if arrow else 0.0
+        ux, uy = ((x2 - x1) / length, (y2 - y1) / length) if length else (0.0, 0.0)
+        bx, by = x2 - ux * head, y2 - uy * head  # the line stops where the head begins
         self._add(
-            "line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=stroke, width=width, dash=_dash(dash), opacity=opacity
+            "line", x1=x1, y1=y1, x2=bx, y2=by, stroke=stroke, width=width, dash=_dash(dash), opacity=opacity
         )
+        if head:
+            half = head * 0.45
+            points = [(x2, y2), (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)]
+            self.polygon(points, fill=stroke, opacity=opacity)
 
     def polygon(
         self,

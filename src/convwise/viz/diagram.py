@@ -98,6 +98,16 @@ def _family(module: Any) -> tuple[str, str]:
     return family(module), ""
 
 
+def _unseen_params(module: Any, seen: set[int]) -> int:
+    """Elements of `module`'s parameters not counted before (a shared parameter counts once); marks them."""
+    count = 0
+    for p in module.parameters():
+        if id(p) not in seen:
+            seen.add(id(p))
+            count += p.numel()
+    return count
+
+
 def _shape(value: Any) -> list[int] | None:
     shape = getattr(value, "shape", None)
     return [int(v) for v in shape] if shape is not None else None
@@ -141,11 +151,7 @@ def _fx_graph(model: Any, example: Any) -> list[GraphNode]:
         elif node.op == "call_module":
             mod = modules[str(node.target)]
             fam, detail = _family(mod)
-            params = 0
-            for p in mod.parameters():
-                if id(p) not in seen_params:
-                    seen_params.add(id(p))
-                    params += p.numel()
+            params = _unseen_params(mod, seen_params)
             gn = GraphNode(
                 node.name, str(node.target), type(mod).__name__, fam, srcs, [], out_shape, params, detail
             )
@@ -185,11 +191,7 @@ def _hook_graph(model: Any, example: Any) -> list[GraphNode]:
     seen: set[int] = set()
     for i, (name, mod, in_shape, out_shape) in enumerate(calls):
         fam, detail = _family(mod)
-        params = 0
-        for p in mod.parameters():
-            if id(p) not in seen:
-                seen.add(id(p))
-                params += p.numel()
+        params = _unseen_params(mod, seen)
         prev = nodes[-1].id
         nodes.append(
             GraphNode(

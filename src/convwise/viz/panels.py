@@ -215,58 +215,26 @@ class Panels:
         sh, sw = stage.stride
         ekh, ekw = stage.effective_kernel
 
+        def next_window(cv: Canvas, x: float, y: float, cell: float, along_width: bool) -> None:
+            """The window one stride on (dashed), an arrow of the stride's length and its label."""
+            step = sw if along_width else sh
+            dx, dy = (step * cell, 0.0) if along_width else (0.0, step * cell)
+            dash, width = ("4 3", 1.2) if along_width else ("2 2", 1.0)
+            cv.rect(
+                x + dx, y + dy, ekw * cell, ekh * cell, fill="none", stroke=ACCENT, width=width, dash=dash
+            )
+            if along_width:
+                start, label = (x + ekw * cell / 2, y - 6), (x + (ekw / 2 + sw / 2) * cell, y - 15, "middle")
+            else:
+                start, label = (x - 6, y + ekh * cell / 2), (x - 9, y + (ekh / 2 + sh / 2) * cell, "end")
+            cv.line(*start, start[0] + dx, start[1] + dy, stroke=ACCENT, width=1.2, arrow=True)
+            cv.text(label[0], label[1], f"stride {step}", size=9, anchor=label[2], color=ACCENT)
+
         def draw(cv: Canvas, x: float, y: float, cell: float) -> None:
             if out_hw[1] > 1:  # the next window along the width
-                cv.rect(
-                    x + sw * cell,
-                    y,
-                    ekw * cell,
-                    ekh * cell,
-                    fill="none",
-                    stroke=ACCENT,
-                    width=1.2,
-                    dash="4 3",
-                )
-                cv.line(
-                    x + ekw * cell / 2,
-                    y - 6,
-                    x + (ekw / 2 + sw) * cell,
-                    y - 6,
-                    stroke=ACCENT,
-                    width=1.2,
-                    arrow=True,
-                )
-                cv.text(
-                    x + (ekw / 2 + sw / 2) * cell,
-                    y - 15,
-                    f"stride {sw}",
-                    size=9,
-                    anchor="middle",
-                    color=ACCENT,
-                )
+                next_window(cv, x, y, cell, along_width=True)
             if out_hw[0] > 1 and (sh != sw or out_hw[1] == 1):  # and along the height
-                cv.rect(
-                    x,
-                    y + sh * cell,
-                    ekw * cell,
-                    ekh * cell,
-                    fill="none",
-                    stroke=ACCENT,
-                    width=1.0,
-                    dash="2 2",
-                )
-                cv.line(
-                    x - 6,
-                    y + ekh * cell / 2,
-                    x - 6,
-                    y + (ekh / 2 + sh) * cell,
-                    stroke=ACCENT,
-                    width=1.2,
-                    arrow=True,
-                )
-                cv.text(
-                    x - 9, y + (ekh / 2 + sh / 2) * cell, f"stride {sh}", size=9, anchor="end", color=ACCENT
-                )
+                next_window(cv, x, y, cell, along_width=False)
             cv.rect(x, y, ekw * cell, ekh * cell, fill=ACCENT, opacity=0.12, stroke=ACCENT, width=1.6)
             if cell >= 5.0:
                 rad = max(1.5, min(cell * 0.28, 5.0))
