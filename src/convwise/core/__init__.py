@@ -34,6 +34,7 @@ from convwise.core.factories import (
     separable,
     standard,
 )
+from convwise.core.linear import LinearCost, linear_cost, linear_counts
 from convwise.core.padding import SAME, VALID, Padding, parse_padding, same_amounts, same_total
 from convwise.core.receptive import ReceptiveField, Window, receptive_field
 from convwise.core.scaling import make_divisible, resolution_multiplier, scale_channels, scale_resolution
@@ -58,6 +59,7 @@ __all__ = [
     "Kind",
     "LayerCost",
     "LayerSpec",
+    "LinearCost",
     "MissingDependencyError",
     "Padding",
     "RatioTheory",
@@ -73,6 +75,8 @@ __all__ = [
     "grouped",
     "grouped_separable",
     "layer_cost",
+    "linear_cost",
+    "linear_counts",
     "make_divisible",
     "make_spec",
     "missing_extra",

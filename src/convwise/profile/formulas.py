@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from convwise.core import Conv2dSpec, config_error, parse_padding, stage_cost
+from convwise.core import Conv2dSpec, config_error, linear_counts, parse_padding, stage_cost
 
 #: Categories of a formula: MAC-type arithmetic, other arithmetic, or pure data movement.
 CATEGORIES: tuple[str, ...] = ("mac", "other", "movement")
@@ -172,7 +172,9 @@ def spec_conv_formula(module: Any, args: tuple[Any, ...], out: Any) -> OpCost:
 
 
 def _mm(n: int, k: int, m: int, batch: int = 1, bias: bool = False) -> OpCost:
-    return OpCost(batch * n * k * m, batch * n * m * (k - 1), batch * n * m if bias else 0)
+    """(n×k)·(k×m) products, `batch` times: a linear layer k → m on batch·n rows (`convwise.core`)."""
+    c = linear_counts(k, m, batch * n, bias)
+    return OpCost(c.mults, c.acc_adds, c.bias_adds)
 
 
 def mm_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
