@@ -36,7 +36,7 @@ from convwise.core.factories import (
 )
 from convwise.core.linear import LinearCost, linear_cost, linear_counts
 from convwise.core.padding import SAME, VALID, Padding, parse_padding, same_amounts, same_total
-from convwise.core.receptive import ReceptiveField, Window, receptive_field
+from convwise.core.receptive import ReceptiveField, Window, receptive_field, window_step
 from convwise.core.scaling import make_divisible, resolution_multiplier, scale_channels, scale_resolution
 from convwise.core.spec import BIAS_POLICIES, KINDS, BiasPolicy, Conv2dSpec, Kind, LayerSpec
 from convwise.core.theory import RatioTheory, ratio_theory, separable_ratio_theory
@@ -95,4 +95,5 @@ __all__ = [
     "separable_ratio_theory",
     "stage_cost",
     "standard",
+    "window_step",
 ]

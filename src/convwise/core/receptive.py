@@ -57,15 +57,34 @@ def _windows(layers: Iterable[Window | Conv2dSpec | LayerSpec]) -> list[Window]:
     return out
 
 
-def receptive_field(layers: Iterable[Window | Conv2dSpec | LayerSpec]) -> ReceptiveField:
-    """Receptive field and jump of a chain of windows / conv specs / layer specs, per axis (H, W)."""
-    r = [1, 1]
-    j = [1, 1]
+def window_step(size: int, jump: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """One step of the recurrence along one axis: ``(r + d·(k − 1)·j, j·s)``.
+
+    >>> window_step(1, 1, 3, stride=2)
+    (3, 2)
+    """
+    return size + dilation * (kernel - 1) * jump, jump * stride
+
+
+def receptive_field(
+    layers: Iterable[Window | Conv2dSpec | LayerSpec], *, start: tuple[Pair, Pair] | None = None
+) -> ReceptiveField:
+    """Receptive field and jump of a chain of windows / conv specs / layer specs, per axis (H, W).
+
+    Args:
+        layers: the chain, input side first.
+        start: (field, jump) of the chain's input when it is not the model input (default r = j = 1).
+
+    >>> receptive_field([Window.of(3), Window.of(3, stride=2), Window.of(3)]).size
+    (9, 9)
+    """
+    r = list(start[0]) if start else [1, 1]
+    j = list(start[1]) if start else [1, 1]
     steps: list[Explanation] = []
     for win in _windows(layers):
         for axis in (0, 1):
             k, s, d = win.kernel_size[axis], win.stride[axis], win.dilation[axis]
-            new_r = r[axis] + d * (k - 1) * j[axis]
+            new_r, new_j = window_step(r[axis], j[axis], k, s, d)
             label = "height" if axis == 0 else "width"
             steps.append(
                 Explanation(
@@ -76,8 +95,7 @@ def receptive_field(layers: Iterable[Window | Conv2dSpec | LayerSpec]) -> Recept
                     win.name,
                 )
             )
-            r[axis] = new_r
             if s != 1:
-                steps.append(Explanation(f"jump ({label})", "j·s", f"{j[axis]}·{s}", j[axis] * s, win.name))
-            j[axis] *= s
+                steps.append(Explanation(f"jump ({label})", "j·s", f"{j[axis]}·{s}", new_j, win.name))
+            r[axis], j[axis] = new_r, new_j
     return ReceptiveField((r[0], r[1]), (j[0], j[1]), tuple(steps))

@@ -13,23 +13,14 @@ if TYPE_CHECKING:
 
 
 def field_steps(node: Node) -> list[str]:
-    """SPEC §2's recurrence through a conv layer's stages, from the field of its input."""
+    """SPEC §2's recurrence through a conv layer's stages, from the field of its input (`convwise.core`)."""
+    from convwise.core import Window, receptive_field
+
     start, spec = node.rf_in, node.spec
     if start is None or start.size is None or start.jump is None or spec is None:
         return []
-    lines = []
-    r, j = list(start.size), list(start.jump)
-    for stage in spec.stages:
-        for axis, label in ((0, "height"), (1, "width")):
-            k, s, d = stage.kernel_size[axis], stage.stride[axis], stage.dilation[axis]
-            new = r[axis] + d * (k - 1) * j[axis]
-            text = f"[{stage.role}] receptive field ({label}) = r + d·(k−1)·j = "
-            text += f"{r[axis]} + {d}·({k}−1)·{j[axis]} = {new}"
-            if s != 1:
-                text += f"; jump = j·s = {j[axis]}·{s} = {j[axis] * s}"
-            lines.append(text)
-            r[axis], j[axis] = new, j[axis] * s
-    return lines
+    windows = [Window(st.kernel_size, st.stride, st.dilation, st.role) for st in spec.stages]
+    return [e.text() for e in receptive_field(windows, start=(start.size, start.jump)).steps]
 
 
 def explain(report: Report, name: str) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convwise.core import Conv2dSpec, config_error, linear_counts, parse_padding, stage_cost
+from convwise.profile import categories as cat
 
 #: Categories of a formula: MAC-type arithmetic, other arithmetic, or pure data movement.
 CATEGORIES: tuple[str, ...] = ("mac", "other", "movement")
@@ -301,56 +302,17 @@ _MAC_OPS: dict[str, Formula] = {
     "aten._scaled_dot_product_cudnn_attention": sdpa_formula,
     "aten._scaled_dot_product_fused_attention_overrideable": sdpa_formula,
 }
-_NORM_OPS = (
-    "native_batch_norm",
-    "_native_batch_norm_legit",
-    "_native_batch_norm_legit_no_training",
-    "_native_batch_norm_legit_functional",
-    "cudnn_batch_norm",
-    "miopen_batch_norm",
-    "native_layer_norm",
-    "native_group_norm",
-    "_fused_rms_norm",
-)
-_ELEMENTWISE_OPS = (
-    # activations
-    "relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
-    "gelu", "gelu_", "silu", "silu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "hardswish", "hardswish_",
-    "hardsigmoid", "hardsigmoid_", "mish", "mish_", "softplus", "threshold", "threshold_", "clamp",
-    "clamp_", "clamp_min", "clamp_min_", "clamp_max", "clamp_max_", "_prelu_kernel", "log_sigmoid_forward",
-    "_softmax", "_safe_softmax", "_log_softmax", "glu", "celu", "rrelu_with_noise",
-    # element-wise arithmetic
-    "add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_", "neg", "exp", "exp_", "log",
-    "sqrt", "rsqrt", "pow", "abs", "maximum", "minimum", "addcmul", "addcdiv", "reciprocal", "square",
-    "erf", "sin", "cos", "lerp", "where", "masked_fill", "masked_fill_", "native_dropout", "bernoulli_",
-    "bernoulli", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "sign", "floor", "ceil", "round",
-)  # fmt: skip
-_MOVEMENT_OPS = (
-    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "clone",
-    "contiguous", "detach", "alias", "_to_copy", "copy_", "copy", "empty", "empty_like", "empty_strided",
-    "zeros", "zeros_like", "ones", "ones_like", "full", "full_like", "new_empty", "new_empty_strided",
-    "new_zeros", "new_ones", "new_full", "fill_", "zero_", "cat", "stack", "split", "split_with_sizes",
-    "chunk", "slice", "select", "unsqueeze", "squeeze", "flatten", "unflatten", "constant_pad_nd",
-    "reflection_pad1d", "reflection_pad2d", "reflection_pad3d", "replication_pad1d", "replication_pad2d",
-    "replication_pad3d", "_pad_circular", "lift_fresh", "lift_fresh_copy", "as_strided", "unbind",
-    "narrow", "roll", "flip", "repeat", "arange", "scalar_tensor", "index", "index_select", "gather",
-    "embedding", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "pixel_shuffle",
-    "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "im2col", "col2im", "unfold",
-    "_local_scalar_dense", "item", "squeeze_", "unsqueeze_", "view_as_real", "view_as_complex",
-    "unsafe_split", "select_scatter", "slice_scatter", "index_put_", "index_put", "_unsafe_index",
-    "tril", "triu", "diagonal", "movedim", "expand_as", "repeat_interleave", "type_as", "to",
-)  # fmt: skip
 
 
 def _default_formulas() -> dict[str, Formula]:
     table: dict[str, Formula] = dict(_MAC_OPS)
     two = per_output_element(2)
     one = per_output_element(1)
-    for name in _NORM_OPS:
+    for name in (*cat.CHANNEL_NORMS, *cat.POSITION_NORMS):
         table[f"aten.{name}"] = two
-    for name in _ELEMENTWISE_OPS:
+    for name in (*cat.ACTIVATIONS, *cat.SOFTMAX, *cat.ARITHMETIC):
         table[f"aten.{name}"] = one
-    for name in _MOVEMENT_OPS:
+    for name in cat.MOVEMENT:
         table[f"aten.{name}"] = movement_formula
     for dims in (1, 2, 3):
         table[f"aten.max_pool{dims}d"] = max_pool_formula(dims)
@@ -359,18 +321,10 @@ def _default_formulas() -> dict[str, Formula]:
         table[f"aten.adaptive_avg_pool{dims}d"] = per_input_element
         table[f"aten._adaptive_avg_pool{dims}d"] = per_input_element
         table[f"aten.adaptive_max_pool{dims}d"] = reduction_formula
-    for name, per_element in (
-        ("upsample_linear1d", 3),
-        ("upsample_bilinear2d", 7),
-        ("_upsample_bilinear2d_aa", 7),
-        ("upsample_bicubic2d", 31),
-        ("_upsample_bicubic2d_aa", 31),
-        ("upsample_trilinear3d", 15),
-    ):
+    for name, per_element in cat.INTERPOLATION.items():
         table[f"aten.{name}"] = per_output_element(per_element)
-    table["aten.mean"] = per_input_element
-    for name in ("sum", "amax", "amin", "max", "min", "argmax", "argmin", "prod", "logsumexp", "var", "std"):
-        table[f"aten.{name}"] = reduction_formula
+    for name in cat.REDUCTIONS:
+        table[f"aten.{name}"] = per_input_element if name == "mean" else reduction_formula
     return table
 
 

@@ -20,37 +20,16 @@ from typing import Any
 
 import torch
 
+from convwise.core import window_step
+from convwise.profile import categories as cat
+
 Pair = tuple[int, int]
 
-#: Ops that work element by element (or per position, across channels): the field is the inputs' largest.
-_POINTWISE = {
-    "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-    "_native_batch_norm_legit_functional", "cudnn_batch_norm", "miopen_batch_norm", "_fused_rms_norm",
-    "relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
-    "gelu", "gelu_", "silu", "silu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "hardswish", "hardswish_",
-    "hardsigmoid", "hardsigmoid_", "mish", "mish_", "softplus", "threshold", "threshold_", "clamp",
-    "clamp_", "clamp_min", "clamp_min_", "clamp_max", "clamp_max_", "_prelu_kernel", "log_sigmoid_forward",
-    "glu", "celu", "rrelu_with_noise", "add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_",
-    "neg", "exp", "exp_", "log", "sqrt", "rsqrt", "pow", "abs", "maximum", "minimum", "addcmul", "addcdiv",
-    "reciprocal", "square", "erf", "sin", "cos", "lerp", "where", "masked_fill", "masked_fill_",
-    "native_dropout", "bernoulli_", "bernoulli", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "sign",
-    "floor", "ceil", "round", "clone", "contiguous", "detach", "alias", "_to_copy", "copy_", "copy",
-    "lift_fresh", "lift_fresh_copy", "to", "type_as", "expand", "expand_as", "empty_like", "zeros_like",
-    "ones_like", "full_like", "fill_", "zero_", "constant_pad_nd", "reflection_pad2d", "replication_pad2d",
-    "_pad_circular", "slice", "narrow", "split", "split_with_sizes", "unsafe_split", "chunk", "cat", "flip",
-    "channel_shuffle", "native_channel_shuffle", "pixel_unshuffle_noop",
-}  # fmt: skip
-#: Ops after which the jump is not an integer number of input pixels: the field is unknown.
-_UNKNOWN = {
-    "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "_upsample_nearest_exact2d",
-    "upsample_bilinear2d", "_upsample_bilinear2d_aa", "upsample_bicubic2d", "_upsample_bicubic2d_aa",
-    "upsample_linear1d", "upsample_trilinear3d", "pixel_shuffle", "pixel_unshuffle", "col2im",
-    "grid_sampler_2d", "grid_sampler", "max_unpool2d",
-}  # fmt: skip
-_REDUCTIONS = {"mean", "sum", "amax", "amin", "max", "min", "prod", "logsumexp", "var", "std", "argmax",
-               "argmin", "var_mean", "std_mean"}  # fmt: skip
-_VIEWS = {"view", "_unsafe_view", "reshape", "_reshape_alias", "flatten", "unflatten", "view_as",
-          "as_strided"}  # fmt: skip
+_POINTWISE = cat.ELEMENTWISE
+_UNKNOWN = cat.FIELD_UNKNOWN
+_REDUCTIONS = frozenset(cat.REDUCTIONS)
+_VIEWS = frozenset(cat.VIEWS)
+_DIM_MOVES = frozenset(cat.DIM_MOVES)
 
 
 @dataclass(frozen=True)
@@ -167,14 +146,12 @@ def _collapse(t: torch.Tensor, field: Field) -> Field:
 
 
 def _window(field: Field, kernel: Pair, stride: Pair, dilation: Pair) -> Field:
-    """SPEC §2: r ← r + d·(k − 1)·j, j ← j·s, per axis."""
+    """SPEC §2's recurrence (`convwise.core.window_step`) on both axes."""
     if field.size is None or field.jump is None:
         return field
-    r = tuple(
-        r + d * (k - 1) * j for r, k, d, j in zip(field.size, kernel, dilation, field.jump, strict=True)
-    )
-    jump = tuple(j * s for j, s in zip(field.jump, stride, strict=True))
-    return Field((r[0], r[1]), (jump[0], jump[1]), field.axes, field.whole, field.note)
+    h = window_step(field.size[0], field.jump[0], kernel[0], stride[0], dilation[0])
+    w = window_step(field.size[1], field.jump[1], kernel[1], stride[1], dilation[1])
+    return Field((h[0], w[0]), (h[1], w[1]), field.axes, field.whole, field.note)
 
 
 def _adaptive(field: Field, sizes: Pair, out: Pair) -> Field:
@@ -386,8 +363,7 @@ class FieldTracker:
             return [_spread(base, extent, (pos[0] in mixed, pos[1] in mixed), keep_layout=True)]
         if name in _REDUCTIONS:
             return [self._reduce(args, kwargs, x, xf, inputs, outs)]
-        if name in _VIEWS or name in ("squeeze", "unsqueeze", "squeeze_", "unsqueeze_", "select", "unbind",
-                                      "stack", "permute", "transpose", "t", "movedim"):  # fmt: skip
+        if name in _VIEWS or name in _DIM_MOVES:
             return [self._layout(name, args, x, xf, inputs, outs)]
         return [self._generic(name, inputs, outs)]
 
@@ -490,8 +466,8 @@ class FieldTracker:
         elif name == "permute":
             dims = [int(v) % rank for v in args[1]]
             mapping = {p: dims.index(p) for p in range(rank)}
-        elif name in ("transpose", "t"):
-            a, b = (int(args[1]) % rank, int(args[2]) % rank) if name == "transpose" else (0, 1)
+        elif name in ("transpose", "t", "transpose_", "t_"):
+            a, b = (int(args[1]) % rank, int(args[2]) % rank) if name.startswith("transpose") else (0, 1)
             mapping = {p: (b if p == a else a if p == b else p) for p in range(rank)}
         else:  # movedim
             return self._generic(name, inputs, outs)
