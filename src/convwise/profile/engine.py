@@ -25,8 +25,9 @@ from convwise.core import config_error, positive_int
 from convwise.layers.families import BATCH_NORMS
 from convwise.profile.formulas import DEFAULT_FORMULAS, Formula, FormulaTable, OpCost, op_key
 from convwise.profile.meta_shapes import fast_meta
-from convwise.profile.receptive import FieldTracker, tensors_in
+from convwise.profile.receptive import FieldTracker
 from convwise.profile.report import Node, Report
+from convwise.profile.tensors import tensors_in
 
 #: Module types shown as one row in the default (Keras-like) view: the convwise conv layers.
 _ATOMIC_NAMES = ("ConvVariant", "SpecConv2d")

@@ -29,6 +29,7 @@ from typing import Any
 
 from convwise.core import Conv2dSpec, config_error, linear_counts, parse_padding, stage_cost
 from convwise.profile import categories as cat
+from convwise.profile.tensors import first_tensor
 
 #: Categories of a formula: MAC-type arithmetic, other arithmetic, or pure data movement.
 CATEGORIES: tuple[str, ...] = ("mac", "other", "movement")
@@ -72,16 +73,6 @@ def numel(t: Any) -> int:
     return math.prod(_shape(t))
 
 
-def _first_tensor(out: Any) -> Any:
-    if isinstance(out, (tuple, list)):
-        for item in out:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-        return None
-    return out if hasattr(out, "shape") else None
-
-
 # --- MAC-type ops ---------------------------------------------------------------------------------------
 
 
@@ -107,7 +98,7 @@ def conv_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpC
     ``N·Cin·ΠIn·(Cout/g)·Πk`` multiplications; additions counted exactly per output position.
     """
     x, w, b, stride, padding, dilation, transposed, _out_pad, groups = args[:9]
-    xs, ws, os_ = _shape(x), _shape(w), _shape(_first_tensor(out))
+    xs, ws, os_ = _shape(x), _shape(w), _shape(first_tensor(out))
     if len(xs) == len(ws) - 1:  # unbatched input
         xs = (1, *xs)
         os_ = (1, *os_)
@@ -237,7 +228,7 @@ def per_output_element(factor: int = 1) -> Formula:
     """A formula counting `factor` other ops per element of the (first) output."""
 
     def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
-        t = _first_tensor(out)
+        t = first_tensor(out)
         return OpCost(other_ops=factor * numel(t) if t is not None else 0, category="other")
 
     formula.__doc__ = f"{factor} other op(s) per output element."
@@ -251,7 +242,7 @@ def per_input_element(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -
 
 def reduction_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
     """numel(input) − numel(output) operations (sum, max, adaptive max pool)."""
-    t = _first_tensor(out)
+    t = first_tensor(out)
     return OpCost(other_ops=max(numel(args[0]) - (numel(t) if t is not None else 1), 0), category="other")
 
 
@@ -267,7 +258,7 @@ def max_pool_formula(dims: int) -> Formula:
     """(k − 1) comparisons per output element of a `dims`-D max pool."""
 
     def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
-        return OpCost(other_ops=(_window(args, dims) - 1) * numel(_first_tensor(out)), category="other")
+        return OpCost(other_ops=(_window(args, dims) - 1) * numel(first_tensor(out)), category="other")
 
     formula.__doc__ = f"{dims}-D max pool: (k − 1) comparisons per output element."
     return formula
@@ -277,7 +268,7 @@ def avg_pool_formula(dims: int) -> Formula:
     """k operations (k − 1 additions + 1 division) per output element of a `dims`-D average pool."""
 
     def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
-        return OpCost(other_ops=_window(args, dims) * numel(_first_tensor(out)), category="other")
+        return OpCost(other_ops=_window(args, dims) * numel(first_tensor(out)), category="other")
 
     formula.__doc__ = f"{dims}-D average pool: k operations per output element."
     return formula

@@ -22,6 +22,7 @@ import torch
 
 from convwise.core import window_step
 from convwise.profile import categories as cat
+from convwise.profile.tensors import op_tensors, tensors_in
 
 Pair = tuple[int, int]
 
@@ -216,35 +217,6 @@ def _moved(field: Field, before: int, after: int, mapping: Mapping[int, int | No
     return replace(field, axes=(new[0] - after, new[1] - after))  # type: ignore[operator]
 
 
-def tensors_in(value: Any) -> list[torch.Tensor]:
-    """Every tensor in `value`, in order, looking inside lists, tuples and dict values."""
-    found: list[torch.Tensor] = []
-
-    def walk(v: Any) -> None:
-        if isinstance(v, torch.Tensor):
-            found.append(v)
-        elif isinstance(v, (list, tuple)):
-            for item in v:
-                walk(item)
-        elif isinstance(v, dict):
-            for item in v.values():
-                walk(item)
-
-    walk(value)
-    return found
-
-
-def _arg_tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[torch.Tensor]:
-    """The tensors among an op's arguments (top level and inside lists, as aten ops take them)."""
-    found: list[torch.Tensor] = []
-    for a in (*args, *kwargs.values()) if kwargs else args:
-        if isinstance(a, torch.Tensor):
-            found.append(a)
-        elif isinstance(a, (list, tuple)):
-            found.extend(t for t in a if isinstance(t, torch.Tensor))
-    return found
-
-
 class FieldTracker:
     """Maps the tensors of one forward to their `Field` (by identity; the tensors stay alive on meta)."""
 
@@ -284,7 +256,7 @@ class FieldTracker:
 
     def op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         """Give the outputs of one dispatched op their fields."""
-        inputs = [(t, f) for t in _arg_tensors(args, kwargs) if (f := self.get(t)) is not None]
+        inputs = [(t, f) for t in op_tensors(args, kwargs) if (f := self.get(t)) is not None]
         if not inputs:
             return
         outs = [out] if isinstance(out, torch.Tensor) else tensors_in(out)
