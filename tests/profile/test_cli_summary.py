@@ -149,8 +149,8 @@ def test_output_file(tmp_path: Path, capsys, user_file: Path) -> None:
         (
             "{file}:build",
             ["--input", "4x32x32"],
-            r"^convwise: error: `.*mynet\.py:build`: The model rejected the input: "
-            r"the forward failed in module `stem\.0` \(Conv2d\) with RuntimeError: .*"
+            r"^convwise: error: `.*mynet\.py:build`: "
+            r"The forward failed in module `stem\.0` \(Conv2d\) with RuntimeError: .*"
             r"Received: input_shapes=\[\[1, 4, 32, 32\]\], "
             r"module_input_shapes=\[\[1, 4, 32, 32\]\]\.$",
         ),

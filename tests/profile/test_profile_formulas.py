@@ -104,10 +104,13 @@ def test_module_formula_replaces_inner_ops() -> None:
 
 def test_formula_that_fails_is_reported() -> None:
     table = DEFAULT_FORMULAS.copy()
-    table.register("aten.addmm", lambda args, kwargs, out: 1 / 0)
-    r = profile(nn.Linear(3, 3), (3,), formulas=table)
+    table.register("aten.relu", lambda args, kwargs, out: 1 / 0)
+    r = profile(nn.ReLU(), (3,), formulas=table)
     assert r.status == "partial"
-    assert r.totals["uncounted_ops"] == {"aten.addmm (formula failed: ZeroDivisionError)": 1}
+    assert r.totals["uncounted_ops"] == {"aten.relu (formula failed: ZeroDivisionError)": 1}
+    table.register_function(torch.nn.functional.linear, lambda args, kwargs, out: 1 / 0)
+    r = profile(nn.Linear(3, 3), (3,), formulas=table)
+    assert r.totals["uncounted_ops"] == {"F.linear (formula failed: ZeroDivisionError)": 1}
 
 
 def test_op_key_forms() -> None:

@@ -16,6 +16,7 @@ from convwise.core.cost import (
     StageCost,
     layer_cost,
     stage_cost,
+    valid_taps,
 )
 from convwise.core.errors import (
     ConfigError,
@@ -95,5 +96,6 @@ __all__ = [
     "separable_ratio_theory",
     "stage_cost",
     "standard",
+    "valid_taps",
     "window_step",
 ]

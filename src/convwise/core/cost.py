@@ -104,8 +104,14 @@ class Counts:
         }
 
 
-def _valid_taps(size: int, out: int, kernel: int, stride: int, dilation: int, before: int) -> int:
-    """Σ over output positions of kernel taps that land inside the unpadded input (one axis), in O(k)."""
+def valid_taps(size: int, out: int, kernel: int, stride: int, dilation: int, before: int) -> int:
+    """Σ over output positions of kernel taps that land inside the unpadded input (one axis), in O(k).
+
+    `before` is the padding ahead of the first input element; any axis of any convolution.
+
+    >>> valid_taps(5, 5, 3, 1, 1, 1)  # k3, 'same' on 5 pixels: the two border outputs miss one tap each
+    13
+    """
     total = 0
     for t in range(kernel):
         offset = t * dilation - before  # input index = o·s + offset must lie in [0, size)
@@ -144,8 +150,8 @@ def stage_cost(spec: Conv2dSpec, size: Pair) -> StageCost:
     mults = cout * ho * wo * taps
     acc = cout * ho * wo * (taps - 1)
     bias_adds = cout * ho * wo if spec.bias else 0
-    valid_h = _valid_taps(h, ho, kh, sh, dh, top)
-    valid_w = _valid_taps(w, wo, kw, sw, dw, left)
+    valid_h = valid_taps(h, ho, kh, sh, dh, top)
+    valid_w = valid_taps(w, wo, kw, sw, dw, left)
     mults_excl = cout * cpg * valid_h * valid_w
     scope = spec.role
     cpg_text = f"({cin}/{g})" if g != 1 else f"{cin}"

@@ -7,7 +7,7 @@
 (370, 3240)
 """
 
-from convwise.profile.engine import count_params, profile
+from convwise.profile.engine import count_params, profile, unwrap
 from convwise.profile.formulas import (
     DEFAULT_FORMULAS,
     Formula,
@@ -17,8 +17,10 @@ from convwise.profile.formulas import (
     numel,
     op_key,
     register_formula,
+    register_function_formula,
     register_module_formula,
 )
+from convwise.profile.inputs import TensorSpec
 from convwise.profile.report import COLUMNS, DEFAULT_COLUMNS, SCHEMA_VERSION, Node, Report, parse_columns
 from convwise.profile.schema import load_schema, schema_path
 
@@ -33,6 +35,7 @@ __all__ = [
     "Node",
     "OpCost",
     "Report",
+    "TensorSpec",
     "count_params",
     "load_schema",
     "numel",
@@ -40,6 +43,8 @@ __all__ = [
     "parse_columns",
     "profile",
     "register_formula",
+    "register_function_formula",
     "register_module_formula",
     "schema_path",
+    "unwrap",
 ]

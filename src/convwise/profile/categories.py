@@ -34,9 +34,9 @@ CHANNEL_NORMS: tuple[str, ...] = (
 POSITION_NORMS: tuple[str, ...] = ("native_layer_norm", "native_group_norm")
 #: Copies, casts, broadcasts and fills shaped like their input: data movement, element-wise.
 COPIES: tuple[str, ...] = (
-    "clone", "contiguous", "detach", "alias", "_to_copy", "copy_", "copy", "lift_fresh", "lift_fresh_copy",
-    "to", "type_as", "expand", "expand_as", "empty_like", "zeros_like", "ones_like", "full_like", "fill_",
-    "zero_",
+    "clone", "contiguous", "detach", "detach_", "alias", "_to_copy", "copy_", "copy", "lift_fresh",
+    "lift_fresh_copy", "to", "type_as", "expand", "expand_as", "empty_like", "zeros_like", "ones_like",
+    "full_like", "fill_", "zero_",
 )  # fmt: skip
 #: Padding: data movement; positions keep their field.
 PADDING: tuple[str, ...] = (
@@ -86,13 +86,17 @@ OTHER_MOVEMENT: tuple[str, ...] = (
     "new_ones", "new_full", "arange", "scalar_tensor", "index", "index_select", "gather", "embedding",
     "index_put_", "index_put", "_unsafe_index", "select_scatter", "slice_scatter", "roll", "repeat", "tril",
     "triu", "diagonal", "repeat_interleave", "im2col", "unfold", "_local_scalar_dense", "item",
-    "view_as_real", "view_as_complex", "col2im",
+    "view_as_real", "view_as_complex", "scatter", "scatter_", "_pack_padded_sequence",
+    "_pad_packed_sequence", "_nested_tensor_from_mask_left_aligned", "is_nonzero",
+    "_assert_async", "_assert_tensor_metadata", "_assert_scalar",
 )  # fmt: skip
 #: Reductions over axes (numel(input) − numel(output) operations; a mean: one per input element).
 REDUCTIONS: tuple[str, ...] = (
     "sum", "amax", "amin", "max", "min", "argmax", "argmin", "prod", "logsumexp", "var", "std", "mean",
-    "var_mean", "std_mean",
+    "var_mean", "std_mean", "all", "any",
 )  # fmt: skip
+#: Vector norms: two ops per input element (|x|^p and the accumulation; the root is not counted).
+VECTOR_NORMS: tuple[str, ...] = ("linalg_vector_norm", "norm", "frobenius_norm")
 #: Ops after which positions no longer map to whole input pixels (beside resampling and interpolation).
 UNMAPPED: tuple[str, ...] = ("col2im", "grid_sampler_2d", "grid_sampler", "max_unpool2d")
 

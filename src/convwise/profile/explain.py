@@ -78,6 +78,12 @@ def explain(report: Report, name: str) -> str:
     return "\n".join(lines)
 
 
+def _scope(batch: int | None) -> str:
+    if batch is None:
+        return "for the inputs given (see input_shapes; the batch size was not stated)"
+    return f"for the whole batch of {batch}" if batch != 1 else "per sample (batch 1)"
+
+
 def conventions(report: Report) -> dict[str, str]:
     """What each number means (shown under the table and stored in the JSON)."""
     return {
@@ -104,5 +110,5 @@ def conventions(report: Report) -> dict[str, str]:
         "receptive_field": "receptive field and jump (H, W) of a layer's output in input pixels, padding "
         "included: r ← r + d·(k−1)·j, j ← j·s from r = j = 1 (SPEC §2); branches take the largest; "
         "global = every position mixed (global pooling, flatten → linear): r + (size−1)·j",
-        "counts": f"for the whole batch of {report.batch}" if report.batch != 1 else "per sample (batch 1)",
+        "counts": _scope(report.batch),
     }

@@ -159,6 +159,9 @@ def _pool(args: tuple[Any, ...], kwargs: dict[str, Any], *, with_dilation: bool)
     else:
         d = [1, 1]
         ceil_mode = bool(args[4]) if len(args) > 4 else False
+    for k_i, p_i, d_i in zip(k, p, d, strict=True):
+        if 2 * p_i > (k_i - 1) * d_i + 1:  # PyTorch: pad at most half of the (effective) kernel
+            return None  # let PyTorch raise its own error
     h, w = int(x.shape[-2]), int(x.shape[-1])
     oh = _pool_out(h, k[0], s[0], p[0], d[0], ceil_mode)
     ow = _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode)
@@ -172,6 +175,11 @@ def _max_pool2d_with_indices(args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     if shape is None:
         return None
     return (_empty(shape, args[0].dtype), _empty(shape, torch.int64))
+
+
+def _max_pool2d(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    shape = _pool(args, kwargs, with_dilation=True)
+    return None if shape is None else _empty(shape, args[0].dtype)
 
 
 def _avg_pool2d(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -269,6 +277,7 @@ def _table() -> dict[Any, Kernel]:
         aten._native_batch_norm_legit.default: _batch_norm,
         aten._native_batch_norm_legit_functional.default: _batch_norm_functional,
         aten.max_pool2d_with_indices.default: _max_pool2d_with_indices,
+        aten.max_pool2d.default: _max_pool2d,  # undecomposed under inference_mode
         aten.avg_pool2d.default: _avg_pool2d,
         aten.adaptive_avg_pool2d.default: _adaptive_avg_pool2d,
         aten._adaptive_avg_pool2d.default: _adaptive_avg_pool2d,

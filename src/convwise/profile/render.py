@@ -223,7 +223,13 @@ def footer_lines(report: Report) -> list[str]:
         lines.append(f"Shared parameters counted once: {fmt(t['shared_params'])} elements skipped")
     lines.append(f"Buffers: {fmt(t['buffers'])} elements (not parameters)")
     if report.ran:
-        scope = f"batch of {report.batch}" if report.batch != 1 else "per sample"
+        scope = (
+            "for the inputs given"
+            if report.batch is None
+            else f"batch of {report.batch}"
+            if report.batch != 1
+            else "per sample"
+        )
         lines.append(
             f"MACs: {fmt(t['macs'])} · FLOPs: {fmt(t['flops'])} · other ops: {fmt(t['other_ops'])} ({scope})"
         )

@@ -20,7 +20,7 @@ from convwise.profile.receptive import NO_FIELD, Field
 from convwise.profile.render import COLUMNS, DEFAULT_COLUMNS, parse_columns
 
 #: Version of the JSON layout (`summary.schema.json`); bumped on any incompatible change.
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 @dataclass
@@ -31,7 +31,8 @@ class Report:
         model_name: name of the model (its class or the TARGET).
         nodes: every module, in `named_modules` order; the root is named ''.
         input_shapes: the shapes of the tensors the forward was run on (N first).
-        batch: N, the leading dimension of the inputs (op counts are for the whole batch).
+        batch: N, the batch the inputs were built with (op counts are for the whole batch); None for
+            example inputs given without a stated batch.
         ran_on: 'meta' when the forward ran on the meta device, else the real device used.
         fallback: why the meta device could not be used (None when it was).
         ran: False when no input was given (parameters only; op counts unavailable).
@@ -43,7 +44,7 @@ class Report:
     model_name: str
     nodes: dict[str, Node]
     input_shapes: list[list[int]]
-    batch: int
+    batch: int | None
     dtype: str
     ran_on: str
     fallback: str | None
