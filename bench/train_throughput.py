@@ -1,19 +1,22 @@
-"""Training throughput of convwise next to Keras for the seed's Fashion-MNIST CNN: images/s and ratios.
+"""Training speed of convwise next to plain PyTorch and Keras/TensorFlow for the seed's Fashion-MNIST CNN.
 
-Both sides train the same architecture (Conv2D 32 -> SepConv 32 -> pool -> SepConv 64 x2 -> pool ->
-SepConv 128 x2 -> pool -> Dense 128 -> Dense 10, SELU, 184,234 params) with Adam and sparse categorical
-cross-entropy on the same number of 28x28 images, at batch 32 and 128. convwise is timed through its own
-training loop (`convwise.train.epoch.run_epoch`: in-memory tensors, channels-last, the thread setting and
-OpenMP wait policy `convwise train` uses); Keras through `model.fit` (one warm-up epoch, then timed epochs).
-The Keras side runs in a subprocess with `--keras-python` (default: /tmp/tfvenv/bin/python, holding
-tensorflow-cpu), so TensorFlow never shares a process or a venv with torch; the backend and versions it
-used are printed. Measurements are interleaved (convwise, Keras, convwise, Keras ...) so that load on a
-shared machine hits both alike; the best of `--repeats` is reported, and the ratio of the medians too.
+Table 1, images/s at batch 32 and 128 (fp32; bf16 where the CPU has it, marked), one interleaved run:
+- convwise: its own training step (`convwise.train.epoch.run_epoch` + `TrainStep`: channels-last, the fast
+  pointwise / first convs of `convwise.layers.fast`, fused Adam, running sums kept as tensors), with the
+  thread count and OpenMP wait policy `convwise train` uses;
+- plain PyTorch: the textbook loop (the same model built from nn.Conv2d, channels-last, torch.optim.Adam);
+- Keras 3 on TensorFlow: `model.fit` of the same model (bench/keras_seed.py), in a venv of its own.
+Rounds are interleaved (convwise, PyTorch, Keras, convwise, ...) so that load on a shared machine hits all
+alike; the best of `--repeats` is kept, and the ratio of medians is shown too. Goal: convwise >= 1.3x Keras.
 
-Goal: convwise >= 1.3x Keras/TF images/s.
+Table 2 (`--time-to-accuracy`): `convwise train --recipe seed --track-test` and the seed's Keras script on
+the real data, the same recipe; the first epoch whose test accuracy reaches `--target`, and its time.
+
+The Keras side runs with `--keras-python` (default: ~/.cache/convwise-bench/tf/bin/python); when it does not
+exist the script creates that venv and installs tensorflow-cpu into it (never into the test suite's venv).
 
 Usage: python bench/train_throughput.py [--images 3200] [--batch-sizes 32 128] [--repeats 3]
-       [--keras-python /tmp/tfvenv/bin/python] [--run-dir RUN (time-to-accuracy of a run)] [--json]
+       [--time-to-accuracy] [--data-dir DIR] [--target 0.911] [--bf16-run] [--json]
 """
 
 from __future__ import annotations
@@ -27,111 +30,141 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 GOAL = 1.3
-
-KERAS_SCRIPT = r"""
-import json, os, sys, time
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np
-import keras
-from keras import layers
-images, batch, epochs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-
-def build():
-    sep = dict(kernel_size=3, padding="same", activation="selu")
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, padding="same", activation="selu"),
-        layers.SeparableConv2D(32, **sep), layers.MaxPool2D(),
-        layers.SeparableConv2D(64, **sep), layers.SeparableConv2D(64, **sep), layers.MaxPool2D(),
-        layers.SeparableConv2D(128, **sep), layers.SeparableConv2D(128, **sep), layers.MaxPool2D(),
-        layers.Flatten(), layers.Dense(128, activation="selu"), layers.Dense(10, activation="softmax"),
-    ])
-
-rng = np.random.default_rng(0)
-x = rng.standard_normal((images, 28, 28, 1)).astype("float32")
-y = rng.integers(0, 10, images)
-model = build()
-model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-              metrics=["accuracy"])
-model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # warm-up (graph tracing)
-times = []
-for _ in range(epochs):
-    t = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    times.append(time.perf_counter() - t)
-backend = keras.backend.backend()
-version = {"keras": keras.__version__}
-if backend == "tensorflow":
-    import tensorflow as tf
-    version["tensorflow"] = tf.__version__
-print(json.dumps({"images_per_s": images / min(times), "params": model.count_params(),
-                  "backend": backend, "versions": version}))
-"""
+HERE = Path(__file__).resolve().parent
+KERAS_VENV = Path.home() / ".cache" / "convwise-bench" / "tf"
+FLAGS_SHOWN = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
 
 
-def convwise_images_per_s(images: int, batch: int, epochs: int) -> dict:
-    """Best images/s of `epochs` timed epochs of the convwise training loop (after a warm-up epoch)."""
+def ensure_keras(python: str | None) -> str:
+    """The Python of a venv holding tensorflow-cpu: `python`, or ~/.cache/convwise-bench/tf (created)."""
+    if python:
+        return python
+    exe = KERAS_VENV / "bin" / "python"
+    if not exe.exists():
+        print(f"setting up the Keras/TensorFlow reference in {KERAS_VENV} (pip install tensorflow-cpu) ...")
+        subprocess.run([sys.executable, "-m", "venv", str(KERAS_VENV)], check=True)
+        subprocess.run([str(exe), "-m", "pip", "install", "-q", "tensorflow-cpu"], check=True)
+    return str(exe)
+
+
+def _data(images: int, batch: int):
     import torch
 
-    from convwise.train.checkpoint import build_model
-    from convwise.train.distributed import DistContext, available_cpus
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(images, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (images,), generator=g)
+    return x, y
+
+
+def convwise_images_per_s(images: int, batch: int, epochs: int, precision: str = "fp32") -> float:
+    """Best images/s of `epochs` timed epochs of convwise's training step (after a warm-up epoch)."""
+    import torch
+
+    from convwise.layers.fast import use_fast_convs_
+    from convwise.models import build
+    from convwise.train.distributed import DistContext
     from convwise.train.epoch import lr_lambda, run_epoch
     from convwise.train.recipes import get_recipe
+    from convwise.train.step import TrainStep
 
     config = get_recipe("seed")
-    config.batch_size = batch
-    ctx = DistContext()
-    threads = config.threads or available_cpus()
-    torch.set_num_threads(threads)
+    config.batch_size, config.precision = batch, precision
     torch.manual_seed(0)
-    model = build_model(config.model, config.model_config)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, eps=config.adam_eps)
+    model = build(config.model).to(memory_format=torch.channels_last)
+    use_fast_convs_(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, eps=config.adam_eps, fused=True)
     steps = -(-images // batch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config, steps))
-    x = torch.randn(images, 1, 28, 28)
-    y = torch.randint(0, 10, (images,))
+    step = TrainStep(model, optimizer, batch_size=batch, precision=precision)
+    x, y = _data(images, batch)
     times = []
     for epoch in range(epochs + 1):
         t = time.perf_counter()
-        run_epoch(model, optimizer, scheduler, x, y, config, ctx, epoch + 1, batch, steps, None)
+        run_epoch(step, scheduler, x, y, config, DistContext(), epoch + 1, batch, steps, None)
         if epoch:
             times.append(time.perf_counter() - t)
-    params = sum(p.numel() for p in model.parameters())
-    return {
-        "images_per_s": images / min(times),
-        "params": params,
-        "backend": f"torch {torch.__version__}, {threads} thread(s), channels_last={config.channels_last}",
-    }
+    return images / min(times)
 
 
-def keras_images_per_s(python: str, images: int, batch: int, epochs: int) -> dict:
-    """Run the Keras side in `python`; returns its JSON line."""
+def plain_images_per_s(images: int, batch: int, epochs: int) -> float:
+    """Best images/s of a textbook PyTorch loop on the same model (nn.Conv2d, channels-last, Adam)."""
+    import torch
+    import torch.nn.functional as F
+
+    from convwise.models import build
+
+    torch.manual_seed(0)
+    model = build("fashion_separable_cnn").to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    x, y = _data(images, batch)
+    x = x.contiguous(memory_format=torch.channels_last)
+    times = []
+    for epoch in range(epochs + 1):
+        t = time.perf_counter()
+        perm = torch.randperm(images)
+        for i in range(0, images, batch):
+            idx = perm[i : i + batch]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if epoch:
+            times.append(time.perf_counter() - t)
+    return images / min(times)
+
+
+def keras_run(python: str, *args: str, timeout: int = 3600) -> dict:
+    """Run bench/keras_seed.py in the Keras venv; its last stdout line as JSON."""
     proc = subprocess.run(
-        [python, "-c", KERAS_SCRIPT, str(images), str(batch), str(epochs)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
+        [python, str(HERE / "keras_seed.py"), *args], capture_output=True, text=True, timeout=timeout
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"Keras side failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"Keras side failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def time_to_accuracy(run_dir: Path, target: float) -> dict | None:
-    """First epoch of a convwise run (trained with --track-test) whose test accuracy reached `target`."""
-    from convwise.train.checkpoint import read_checkpoint
+def convwise_seed_run(data_dir: str | None, precision: str, threads: int) -> dict:
+    """`convwise train --recipe seed --track-test` in a subprocess; per-epoch history from its last.pt."""
+    import torch
 
-    progress = read_checkpoint(run_dir / "last.pt", expected_format="convwise-resume/1")["progress"]
-    for row in progress["history"]:
-        if row.get("test_accuracy", 0.0) >= target:
-            return {"epoch": row["epoch"], "seconds": row["elapsed"], "test_accuracy": row["test_accuracy"]}
-    return None
+    run = Path(tempfile.mkdtemp(prefix="convwise-seed-")) / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "convwise",
+        "train",
+        "--recipe",
+        "seed",
+        "--track-test",
+        "--run-dir",
+        str(run),
+    ]
+    cmd += ["--no-progress", "--no-plots", "--no-tensorboard", "--json", "--precision", precision]
+    cmd += ["--threads", str(threads)] + (["--data-dir", data_dir] if data_dir else [])
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=7200)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"convwise train failed:\n{proc.stderr[-3000:]}")
+    results = json.loads(proc.stdout[proc.stdout.index("{") :])
+    last = torch.load(run / "last.pt", weights_only=True)
+    return {
+        "test_accuracy": results["test_accuracy"],
+        "seconds": results["seconds"],
+        "wall": wall,
+        "history": last["progress"]["history"],
+        "run_dir": str(run),
+    }
+
+
+def first_hit(history: list[dict], target: float) -> dict | None:
+    """The first epoch whose test accuracy reached `target`."""
+    return next((r for r in history if r.get("test_accuracy", 0.0) >= target), None)
 
 
 def main() -> int:
@@ -139,79 +172,128 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=3200, help="images per timed epoch")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement (best kept)")
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved measurements per side")
-    parser.add_argument("--keras-python", default="/tmp/tfvenv/bin/python")
-    parser.add_argument(
-        "--run-dir",
-        type=Path,
-        action="append",
-        default=[],
-        help="convwise run trained with --track-test: report its time to --target (repeatable)",
-    )
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--keras-python", help=f"Python of a venv with tensorflow-cpu (default {KERAS_VENV})")
+    parser.add_argument("--time-to-accuracy", action="store_true", help="also the full seed runs (table 2)")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--data-dir", help="Fashion-MNIST folder (default: the lookup convwise train uses)")
     parser.add_argument("--target", type=float, default=0.911)
+    parser.add_argument("--bf16-run", action="store_true", help="table 2 also with --precision bf16")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if not Path(args.keras_python).exists():
-        print(
-            f"--keras-python {args.keras_python} not found: create it with "
-            "python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow-cpu",
-            file=sys.stderr,
-        )
-        return 2
-    rows = []
-    for batch in args.batch_sizes:
-        ours, theirs = [], []
-        info_ours = info_theirs = None
+
+    import torch
+
+    from convwise.train.distributed import available_cpus
+    from convwise.train.step import cpu_flags, cpu_model
+
+    python = ensure_keras(args.keras_python)
+    threads = available_cpus()
+    torch.set_num_threads(threads)
+    flags = cpu_flags()
+    bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
+    out: dict = {
+        "cpu": cpu_model(),
+        "flags": [f for f in FLAGS_SHOWN if f in flags],
+        "threads": threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "torch": torch.__version__,
+        "throughput": [],
+    }
+    sides = ["convwise", "pytorch", "keras"] + (["convwise_bf16"] if bf16 else [])
+    for batch in [] if args.skip_throughput else args.batch_sizes:
+        got: dict[str, list[float]] = {s: [] for s in sides}
         for _ in range(args.repeats):
-            info_ours = convwise_images_per_s(args.images, batch, args.epochs)
-            ours.append(info_ours["images_per_s"])
-            info_theirs = keras_images_per_s(args.keras_python, args.images, batch, args.epochs)
-            theirs.append(info_theirs["images_per_s"])
-        rows.append(
-            {
-                "batch": batch,
-                "convwise_images_per_s": max(ours),
-                "keras_images_per_s": max(theirs),
-                "ratio_best": max(ours) / max(theirs),
-                "ratio_median": statistics.median(ours) / statistics.median(theirs),
-                "convwise_all": ours,
-                "keras_all": theirs,
-                "convwise": info_ours,
-                "keras": info_theirs,
-            }
-        )
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    k = rows[0]["keras"]
-    c = rows[0]["convwise"]
-    print(
-        f"Training throughput, seed Fashion-MNIST CNN ({c['params']:,} params convwise / "
-        f"{k['params']:,} Keras), "
-        f"{args.images} images per timed epoch, best of {args.repeats} x {args.epochs} epochs, interleaved"
-    )
-    print(f"convwise: {c['backend']}")
-    print(f"Keras:    backend {k['backend']}, versions {k['versions']}")
-    print(f"load average at the end: {Path('/proc/loadavg').read_text().split()[0]}")
-    print()
-    print(f"| batch | convwise img/s | Keras img/s | ratio (best) | ratio (median) | goal >= {GOAL}x |")
-    print("|---:|---:|---:|---:|---:|:---:|")
-    for r in rows:
-        ok = "met" if r["ratio_best"] >= GOAL else "not met"
-        print(
-            f"| {r['batch']} | {r['convwise_images_per_s']:,.0f} | {r['keras_images_per_s']:,.0f} | "
-            f"{r['ratio_best']:.2f}x | {r['ratio_median']:.2f}x | {ok} |"
-        )
-    for run in args.run_dir:
-        hit = time_to_accuracy(run, args.target)
-        if hit is None:
-            print(f"{run}: test accuracy never reached {args.target:.1%}")
-        else:
-            print(
-                f"{run}: test accuracy {hit['test_accuracy']:.2%} >= {args.target:.1%} after epoch "
-                f"{hit['epoch']}, {hit['seconds']:.0f} s of training (measured on this shared machine)"
+            got["convwise"].append(convwise_images_per_s(args.images, batch, args.epochs))
+            got["pytorch"].append(plain_images_per_s(args.images, batch, args.epochs))
+            k = keras_run(
+                python, "--throughput", str(args.images), "--batch", str(batch), "--epochs", str(args.epochs)
             )
+            out["keras"] = {key: v for key, v in k.items() if key != "images_per_s"}
+            got["keras"].append(k["images_per_s"])
+            if bf16:
+                got["convwise_bf16"].append(convwise_images_per_s(args.images, batch, args.epochs, "bf16"))
+        out["throughput"].append({"batch": batch, "all": got, "load": os.getloadavg()[0]})
+    if args.time_to_accuracy:
+        runs = {"keras": keras_run(python, str(_data_dir(args.data_dir)), timeout=7200)}
+        runs["convwise"] = convwise_seed_run(args.data_dir, "fp32", threads)
+        if args.bf16_run and bf16:
+            runs["convwise_bf16"] = convwise_seed_run(args.data_dir, "bf16", threads)
+        out["time_to_accuracy"] = runs
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print_tables(out, args)
     return 0
+
+
+def _data_dir(explicit: str | None) -> Path:
+    from convwise.data import get_spec, locate_dataset
+
+    return locate_dataset(get_spec("fashion-mnist"), explicit, download=False)
+
+
+def print_tables(out: dict, args: argparse.Namespace) -> None:
+    print(f"CPU: {out['cpu']} ({out['threads']} threads used; flags: {' '.join(out['flags'])})")
+    k = out.get("keras", {})
+    print(
+        f"torch {out['torch']}, OMP_WAIT_POLICY={out['omp_wait_policy']}; Keras {k.get('keras', '?')} on "
+        f"{k.get('backend', '?')} {k.get('tensorflow', '')}"
+    )
+    if out["throughput"]:
+        print(
+            f"\nTraining images/s, seed CNN (184,234 params), {args.images} random images per timed epoch, "
+            f"best of {args.repeats} interleaved rounds x {args.epochs} epochs"
+        )
+        print(
+            "| batch | precision | convwise | plain PyTorch | Keras/TF | convwise / Keras (best) | (median) "
+            f"| plain PyTorch / Keras | goal >= {GOAL}x | load |"
+        )
+        print("|---:|---|---:|---:|---:|---:|---:|---:|:---:|---:|")
+        for row in out["throughput"]:
+            a = row["all"]
+            best = {s: max(v) for s, v in a.items()}
+            med = {s: statistics.median(v) for s, v in a.items()}
+            r = best["convwise"] / best["keras"]
+            print(
+                f"| {row['batch']} | fp32 | {best['convwise']:,.0f} | {best['pytorch']:,.0f} | "
+                f"{best['keras']:,.0f} | {r:.2f}x | {med['convwise'] / med['keras']:.2f}x | "
+                f"{best['pytorch'] / best['keras']:.2f}x | {'met' if r >= GOAL else 'not met'} | "
+                f"{row['load']:.1f} |"
+            )
+            if "convwise_bf16" in a:
+                rb = best["convwise_bf16"] / best["keras"]
+                print(
+                    f"| {row['batch']} | **bf16** (autocast; Keras fp32) | {best['convwise_bf16']:,.0f} | | "
+                    f"{best['keras']:,.0f} | {rb:.2f}x | {med['convwise_bf16'] / med['keras']:.2f}x | | | |"
+                )
+    tta = out.get("time_to_accuracy")
+    if tta:
+        print(
+            f"\nTime to {args.target:.1%} test accuracy, seed recipe on Fashion-MNIST "
+            "(test scored after each epoch)"
+        )
+        print(
+            "| run | first epoch >= target | training time to it | test accuracy (best val-loss checkpoint) "
+            "| epochs | training time |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
+        names = {
+            "keras": "seed's Keras script (TF)",
+            "convwise": "convwise train --recipe seed",
+            "convwise_bf16": "convwise train --recipe seed --precision bf16",
+        }
+        for key, res in tta.items():
+            hit = first_hit(res["history"], args.target)
+            at = f"{hit['epoch']}" if hit else "never"
+            secs = f"{hit['elapsed']:.0f} s" if hit else "-"
+            print(
+                f"| {names[key]} | {at} | {secs} | {res['test_accuracy']:.2%} | {len(res['history'])} | "
+                f"{res['seconds']:.0f} s |"
+            )
+        for key, res in tta.items():
+            accs = ", ".join(f"{r['test_accuracy']:.4f}" for r in res["history"])
+            print(f"{key}: per-epoch test accuracy {accs}")
 
 
 if __name__ == "__main__":

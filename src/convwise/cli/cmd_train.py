@@ -39,6 +39,9 @@ _OVERRIDES = (
     "test_subset",
     "channels_last",
     "threads",
+    "precision",
+    "compile",
+    "init",
 )
 
 
@@ -87,6 +90,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--test-subset", type=int, metavar="N", help="test on the first N images only")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--threads", type=int, help="threads per process (0: CPUs / processes)")
+    g.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        help="bf16: autocast to bfloat16 (CPUs with AVX-512 BF16 / AMX only; default fp32)",
+    )
+    g.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compile the training step with Inductor (needs a C++ compiler; default off)",
+    )
+    g.add_argument(
+        "--init",
+        choices=("torch", "keras"),
+        help="weight initialisation (seed recipe: keras, default: torch)",
+    )
     o = parser.add_argument_group("outputs")
     o.add_argument("--run-dir", help="output folder (default: a new folder under runs/)")
     o.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last completed epoch")

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from convwise.train.console import ProgressBar
 from convwise.train.distributed import DistContext
 from convwise.train.recipes import TrainConfig
+from convwise.train.step import TrainStep
 
 
 def lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
@@ -61,8 +61,7 @@ def epoch_order(n: int, config: TrainConfig, ctx: DistContext, epoch: int) -> to
 
 
 def run_epoch(
-    net: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
+    step: TrainStep,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -76,40 +75,27 @@ def run_epoch(
     """One pass over the (sharded) training set; returns train loss/accuracy and the last lr."""
     perm = epoch_order(x.shape[0], config, ctx, epoch)
     aug = torch.Generator().manual_seed(epoch_seed(config.seed, epoch, 1 + ctx.rank))
-    net.train()
-    loss_sum = torch.zeros((), dtype=torch.float64)
-    correct = torch.zeros((), dtype=torch.int64)
-    seen = 0
+    step.net.train()
+    step.reset()
     bar = ProgressBar(console, f"epoch {epoch}/{config.epochs}", steps)
     with bar:
-        for step in range(steps):
-            idx = perm[step * local_bs : (step + 1) * local_bs]
+        for i in range(steps):
+            idx = perm[i * local_bs : (i + 1) * local_bs]
             xb, yb = x[idx], y[idx]
             if config.flip:
                 mask = torch.rand(xb.shape[0], generator=aug) < 0.5
                 xb = torch.where(mask[:, None, None, None], xb.flip(3), xb)
             if config.channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            logits = net(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            step(xb, yb)
             scheduler.step()
-            with torch.no_grad():
-                loss_sum += loss.detach().to(torch.float64) * yb.shape[0]
-                correct += (logits.argmax(1) == yb).sum()
-            seen += yb.shape[0]
-            if bar.active and (step % 25 == 24 or step == steps - 1):
-                bar.update(step + 1, float(loss_sum) / seen, int(correct) / seen)
-    totals = torch.stack(
-        [loss_sum, correct.to(torch.float64), torch.tensor(float(seen), dtype=torch.float64)]
-    )
-    ctx.all_reduce_sum(totals)
+            if bar.active and (i % 25 == 24 or i == steps - 1):
+                bar.update(i + 1, float(step.loss_sum) / step.seen, int(step.correct) / step.seen)
+    totals = ctx.all_reduce_sum(step.totals())
     return {
         "train_loss": float(totals[0] / totals[2]),
         "train_accuracy": float(totals[1] / totals[2]),
-        "lr": float(optimizer.param_groups[0]["lr"]),
+        "lr": float(step.optimizer.param_groups[0]["lr"]),
     }
 
 

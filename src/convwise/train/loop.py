@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from convwise.core.errors import ConfigError, config_error
+from convwise.layers.fast import use_fast_convs_
 from convwise.train.checkpoint import (
     RESUME_FORMAT,
     atomic_save,
@@ -21,11 +22,13 @@ from convwise.train.console import epoch_line, print_test_report, sayer
 from convwise.train.distributed import DistContext, available_cpus, init_distributed
 from convwise.train.epoch import lr_lambda, run_epoch
 from convwise.train.evaluate import score
+from convwise.train.init import keras_init_
 from convwise.train.logs import TensorBoardLog, write_csv
 from convwise.train.recipes import TrainConfig
 from convwise.train.results import run_results, write_results
 from convwise.train.rundir import BEST_FILE, LAST_FILE, create_run_dir, new_run_dir, read_run
 from convwise.train.state import EarlyStopping, TrainingInterrupted, TrainState
+from convwise.train.step import TrainStep, can_compile, check_precision
 
 
 class Trainer:
@@ -80,6 +83,7 @@ class Trainer:
         else:
             self.config = config.validate()
             self.run = new_run_dir(self.config, run_dir, self.ctx)
+        check_precision(self.config.precision)
         self.console = console or Console()
         self.say = sayer(self.console, self.ctx)
         self.show_progress, self.tensorboard, self.plots, self.track_test = (
@@ -137,10 +141,13 @@ class Trainer:
         model = build_model(self.config.model, self.config.model_config)
         if not isinstance(model, torch.nn.Module):
             raise config_error("`model` must build a torch.nn.Module.", model=self.config.model)
+        if self.config.init == "keras":
+            keras_init_(model)
         if self.resume_state is None and self.ctx.is_main:
             self.print_summary(model)
         if self.config.channels_last:
             model = model.to(memory_format=torch.channels_last)
+            use_fast_convs_(model)  # pointwise / first convs as matrix products (same parameters)
         self.model: torch.nn.Module = model
         self.net: torch.nn.Module = model
         if self.ctx.enabled:
@@ -163,12 +170,29 @@ class Trainer:
         c = self.config
         opt_cls = torch.optim.AdamW if c.weight_decay > 0 else torch.optim.Adam
         self.optimizer = opt_cls(
-            self.model.parameters(), lr=c.lr, eps=c.adam_eps, weight_decay=c.weight_decay
+            self.model.parameters(),
+            lr=c.lr,
+            eps=c.adam_eps,
+            weight_decay=c.weight_decay,
+            fused=all(p.dtype == torch.float32 for p in self.model.parameters()),  # one kernel per step
         )
         per_rank = self.splits.x_train.shape[0] // self.ctx.world_size
         self.steps_per_epoch = math.ceil(per_rank / self.local_batch)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(c, self.steps_per_epoch))
         self.stopper = EarlyStopping(c.patience, c.min_delta)
+        compiled = c.compile and can_compile()
+        if c.compile and not compiled:
+            self.say(
+                "[yellow]No C++ compiler found: training runs eagerly (slower; see docs/training.md).[/]"
+            )
+        self.step = TrainStep(
+            self.net,
+            self.optimizer,
+            label_smoothing=c.label_smoothing,
+            compile=compiled,
+            batch_size=self.local_batch,
+            precision=c.precision,
+        )
 
     # ---- start: the run folder appears -------------------------------------------------------------
 
@@ -219,8 +243,7 @@ class Trainer:
         """One pass over the training set; returns train loss, accuracy and lr."""
         console = self.console if (self.show_progress and self.ctx.is_main) else None
         return run_epoch(
-            self.net,
-            self.optimizer,
+            self.step,
             self.scheduler,
             self.splits.x_train,
             self.splits.y_train,
