@@ -12,6 +12,7 @@ import torch
 
 from convwise.models import build
 from convwise.train.checkpoint import read_checkpoint
+from convwise.train.init import keras_init_
 from convwise.train.loop import train
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -69,8 +70,8 @@ def test_torchrun_two_processes_match_one(fashion_dir, tmp_path, tiny, quiet):
     )
     a = read_checkpoint(run / "best.pt")["state_dict"]
     b = read_checkpoint(tmp_path / "single" / "best.pt")["state_dict"]
-    torch.manual_seed(42)  # the recipe's seed: the common initial weights
-    init = build("fashion_separable_cnn").state_dict()
+    torch.manual_seed(42)  # the recipe's seed and initialisation: the common initial weights
+    init = keras_init_(build("fashion_separable_cnn")).state_dict()
     gap = torch.cat([(a[k] - b[k]).flatten() for k in a]).norm()
     moved = torch.cat([(b[k] - init[k]).flatten() for k in a]).norm()
     # Adam amplifies float-order differences a little; a wrong shard or gradient average would give ~moved.
