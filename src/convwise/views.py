@@ -56,7 +56,11 @@ def render_explanations(con: Console, explanations: Iterable[Explanation], title
 
 
 def shape_label(shape: tuple[int, ...] | list[int], *, channels_last: bool = False) -> str:
-    """A shape with its axes named: 'N×C×H×W 1×10×3×3' (or 'N×H×W×C 1×3×3×10' with `channels_last`)."""
+    """A shape with its axes named: 'N×C×H×W 1×10×3×3' (or 'N×H×W×C 1×3×3×10' with `channels_last`).
+
+    >>> shape_label((1, 10, 3, 3)), shape_label((1, 10, 3, 3), channels_last=True)
+    ('N×C×H×W 1×10×3×3', 'N×H×W×C 1×3×3×10')
+    """
     values = list(shape)
     if len(values) == 4:
         n, c, h, w = values
@@ -74,7 +78,16 @@ def shape_label(shape: tuple[int, ...] | list[int], *, channels_last: bool = Fal
 
 
 def render_cost(con: Console, cost: LayerCost, *, channels_last: bool = False) -> None:
-    """The layer report as rich tables: shapes, counts per stage and in total, memory."""
+    """The layer report as rich tables: shapes, counts per stage and in total, memory.
+
+    >>> import io
+    >>> from rich.console import Console
+    >>> from convwise.core import layer_cost, make_spec
+    >>> con = Console(file=io.StringIO(), width=120)
+    >>> render_cost(con, layer_cost(make_spec("standard", 4, 10, 3), (4, 5, 5)))
+    >>> "multiplications (= MACs)" in con.file.getvalue()
+    True
+    """
     from rich.table import Table
     from rich.text import Text
 

@@ -256,7 +256,7 @@ class LayerSpec:
         """Weight and bias elements of every stage (no input needed).
 
         >>> from convwise.core import make_spec
-        >>> make_spec("separable", 16, 32, 3, bias_policy="pytorch").params()  # 160 + 544 (SPEC §4)
+        >>> make_spec("separable", 16, 32, 3, bias_policy="pytorch").params()  # 160 + 544
         704
         """
         return sum(stage.weight_params() + stage.bias_params() for stage in self.stages)

@@ -51,7 +51,11 @@ class Rewrite:
     bias_policy: str | None = None
 
     def describe(self) -> str:
-        """e.g. 'grouped-separable (groups 4, depth multiplier 2)'."""
+        """The rewrite in words.
+
+        >>> Rewrite("grouped-separable", 4, 2).describe()
+        'grouped-separable (groups 4, depth multiplier 2)'
+        """
         extra = []
         if self.kind != "separable":
             extra.append(f"groups {self.groups}")
@@ -60,7 +64,11 @@ class Rewrite:
         return self.kind + (f" ({', '.join(extra)})" if extra else "")
 
     def theory(self, out_channels: int, kernel: tuple[int, int]) -> RatioTheory:
-        """MACs ratio to the standard conv predicted for this rewrite (same output size), with its formula."""
+        """MACs ratio to the standard conv predicted for this rewrite (same output size), with its formula.
+
+        >>> Rewrite("grouped", 2).theory(10, (3, 3)).text()
+        '1/g = 1/2'
+        """
         return ratio_theory(
             self.kind, out_channels, kernel, groups=self.groups, depth_multiplier=self.depth_multiplier
         )
@@ -71,6 +79,9 @@ def parse_rewrite(text: str, *, depth_multiplier: int = 1, bias_policy: str | No
 
     Raises:
         ConfigError: unknown kind, missing or bad G, bad multiplier or bias policy.
+
+    >>> parse_rewrite("grouped:4")
+    Rewrite(kind='grouped', groups=4, depth_multiplier=1, bias_policy=None)
     """
     rule = "`to` must be separable, grouped:G or grouped-separable:G (G a positive integer)."
     if not isinstance(text, str):
@@ -184,6 +195,9 @@ def output_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> Any:
 
     Raises:
         ConfigError: if the forward pass fails on the meta device with that input shape.
+
+    >>> output_shapes(nn.Conv2d(3, 8, 3), (3, 8, 8))
+    [1, 8, 6, 6]
     """
     twin = copy.deepcopy(model).to("meta").eval()
     try:
@@ -250,6 +264,10 @@ def whatif(
     Raises:
         ConfigError: bad rewrite, unknown input shape, a model that does not run on the input, or a
             rewrite that changes an output shape.
+
+    >>> result = whatif(nn.Conv2d(3, 8, 3), "separable", input_shape=(3, 8, 8))
+    >>> result.macs_before, result.macs_after  # 8·6·6·3·3·3 → 3·6·6·3·3 + 8·6·6·3
+    (7776, 1836)
     """
     rw = (
         to

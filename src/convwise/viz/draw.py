@@ -36,7 +36,12 @@ def _shape_text(c: int, h: int, w: int) -> str:
 
 
 def annotation_lines(cost: LayerCost) -> list[str]:
-    """The annotation lines of the figure: shapes, totals, and each stage's params and mults derived."""
+    """The annotation lines of the figure: shapes, totals, and each stage's params and mults derived.
+
+    >>> from convwise.core import make_spec
+    >>> annotation_lines(layer_cost(make_spec("standard", 4, 10, 3), (4, 5, 5)))[1]
+    'params 370 · multiplications 3,240 · additions 3,240 · MACs 3,240 · FLOPs 6,480'
+    """
     n, c, h, w = cost.input_shape
     _, oc, oh, ow = cost.output_shape
     k = cost.counts
@@ -282,5 +287,10 @@ def draw_layer(
 
     Raises:
         ConfigError: if the layer does not apply to the input (as `layer_cost`).
+
+    >>> from convwise.core import make_spec
+    >>> svg = draw_layer(make_spec("separable", 4, 10, 3), (4, 5, 5)).to_svg()
+    >>> "params 90 · multiplications 684" in svg  # 40 + 50 params, 324 + 360 mults
+    True
     """
     return draw_cost(layer_cost(spec, input_shape), options)

@@ -34,19 +34,31 @@ PAD_FILL = "#eeeeee"
 
 
 def tint(color: str, amount: float = 0.55) -> str:
-    """`color` mixed with white (`amount` of white)."""
+    """`color` mixed with white (`amount` of white).
+
+    >>> tint("#4e79a7")
+    '#afc3d7'
+    """
     r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
     mix = [round(v + (255 - v) * amount) for v in (r, g, b)]
     return "#" + "".join(f"{v:02x}" for v in mix)
 
 
 def group_color(index: int) -> str:
-    """Colour of group `index` (cycles through the palette)."""
+    """Colour of group `index` (cycles through the palette).
+
+    >>> group_color(1) == group_color(11) == PALETTE[1]
+    True
+    """
     return PALETTE[index % len(PALETTE)]
 
 
 def shown_indices(count: int, cap: int) -> list[int | None]:
-    """Indices to draw out of `count` when at most `cap` fit: the first ones, None (a gap), the last."""
+    """Indices to draw out of `count` when at most `cap` fit: the first ones, None (a gap), the last.
+
+    >>> shown_indices(3, 4), shown_indices(10, 4)
+    ([0, 1, 2], [0, 1, None, 9])
+    """
     if count <= cap:
         return list(range(count))
     return [*range(cap - 2), None, count - 1]
