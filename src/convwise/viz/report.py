@@ -40,14 +40,12 @@ DEFAULT_WHATIF: tuple[str, ...] = ("separable", "grouped:2", "grouped-separable:
 
 def _conv_explanation(module: Any, input_shape: list[int] | None) -> dict[str, Any] | None:
     """Derivations of a conv layer's numbers from `core` (per sample), or None if not a conv."""
-    from torch import nn
-
     from convwise.core import layer_cost
-    from convwise.layers import ConvVariant, classify_conv
+    from convwise.layers.families import conv2d_spec
 
-    if not isinstance(module, (ConvVariant, nn.Conv2d)) or not input_shape or len(input_shape) != 4:
+    spec = conv2d_spec(module)
+    if spec is None or not input_shape or len(input_shape) != 4:
         return None
-    spec = classify_conv(module)
     chw = (input_shape[1], input_shape[2], input_shape[3])
     cost = layer_cost(spec, chw)
     return {
@@ -107,23 +105,21 @@ def _compare_variants(spec: Any, chw: tuple[int, int, int]) -> dict[str, Any] | 
 
 
 def _linear_explanation(module: Any, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Derivations of a fully connected layer's numbers from `core.linear_cost` (per sample), or None."""
     from torch import nn
+
+    from convwise.core import linear_cost
 
     if not isinstance(module, nn.Linear):
         return None
     shape = row.get("input_shape") or [1, module.in_features]
     rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
-    i, o = module.in_features, module.out_features
-    bias = module.bias is not None
-    lines = [
-        f"weight params = in·out = {i:,}·{o:,} = {i * o:,}",
-        f"bias params = {'out' if bias else 'no bias'} = {o if bias else 0:,}",
-        f"multiplications = rows·in·out = {rows:,}·{i:,}·{o:,} = {rows * i * o:,}",
-        f"accumulation additions = rows·(in − 1)·out = {rows:,}·{i - 1:,}·{o:,} = {rows * (i - 1) * o:,}",
-    ]
-    if bias:
-        lines.append(f"bias additions = rows·out = {rows:,}·{o:,} = {rows * o:,}")
-    return {"spec": f"linear {i}→{o}", "lines": lines}
+    cost = linear_cost(module.in_features, module.out_features, rows=rows, bias=module.bias is not None)
+    return {
+        "spec": f"linear {module.in_features}→{module.out_features}",
+        "lines": [e.text() for e in cost.explanations if e.quantity in KEY_QUANTITIES],
+        "more": [e.text() for e in cost.explanations if e.quantity not in KEY_QUANTITIES],
+    }
 
 
 def _generic_explanation(row: dict[str, Any]) -> dict[str, Any]:
