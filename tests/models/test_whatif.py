@@ -234,3 +234,19 @@ def test_training_mode_model_is_counted_in_eval_and_keeps_its_modes() -> None:
     result = whatif(model, "separable", input_shape=(3, 32, 32))
     assert model.training and all(m.training for m in result.model.modules())
     assert result.macs_before > result.macs_after > 0
+
+
+def test_cli_alpha_scales_the_zoo_model_as_for_every_target(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--alpha` is the zoo model's width multiplier (as for `summary`); `--project-alpha` projects."""
+    from convwise.models import build
+
+    assert main(["whatif", "fashion_separable_cnn", "--alpha", "0.5", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    thin = build("fashion_separable_cnn", width_multiplier=0.5)
+    assert payload["totals"]["params_before"] == sum(p.numel() for p in thin.parameters())
+    assert payload["projected_width_multiplier"] is None
+    assert main(["whatif", "fashion_separable_cnn", "--project-alpha", "0.5", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    full = build("fashion_separable_cnn")
+    assert payload["totals"]["params_before"] == sum(p.numel() for p in full.parameters())
+    assert payload["replaced"][0]["width_multiplier_projection"]["out_channels"] == 16  # int(0.5·32)
