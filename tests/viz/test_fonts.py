@@ -9,7 +9,7 @@ from convwise.viz.fonts import MONO, SANS, _table, measure, text_width
 
 def test_shipped_table_is_the_fonts_table() -> None:
     pytest.importorskip("matplotlib", reason="the `viz` extra (matplotlib) ships the DejaVu fonts")
-    assert measure() == _table(), "stale: run python -m convwise.viz.fonts"
+    assert measure() == _table(), "stale: run python docs/make_font_metrics.py"
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ Layout needs the width of a label before anything is drawn. The widths here are 
 widths (in em, per character, for DejaVu Sans regular / bold / oblique / bold oblique and DejaVu Sans
 Mono), read once from the font files matplotlib ships and kept in `font_metrics.json`, so the SVG is laid
 out with the standard library alone and the PNG (rendered in the same fonts) matches the layout.
-`python -m convwise.viz.fonts` regenerates the table (needs the `viz` extra).
+`python docs/make_font_metrics.py` regenerates the table (needs the `viz` extra).
 
 >>> round(text_width("abc", 10), 3), text_width("abc", 10, mono=True) == text_width("xyz", 10, mono=True)
 (17.974, True)
@@ -90,11 +90,3 @@ def measure() -> dict[str, Any]:
         default = max(widths[c] for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
         out[key] = {"file": name, "default": default, "widths": widths}
     return out
-
-
-if __name__ == "__main__":  # pragma: no cover - regenerates the shipped table
-    from convwise.fileio import atomic_write_text
-
-    target = Path(__file__).with_name("font_metrics.json")
-    atomic_write_text(json.dumps(measure(), ensure_ascii=False, indent=1, sort_keys=True) + "\n", target)
-    print(f"wrote {target}")
