@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any
 
-HELP = "per-layer parameters, MACs and other ops of any PyTorch model (Keras-like summary)"
+HELP = "per-layer parameters, MACs and other ops of any PyTorch model or model file (Keras-like summary)"
 DESCRIPTION = (
     "Profile a model (zoo name, path/to/file.py:factory or package.module:factory) with one forward pass on "
-    "the meta device: parameters, MACs, FLOPs and other ops of every layer, each with its convention, "
-    "and the receptive field and jump of every layer's output."
+    "the meta device, or read a model file (.onnx, .keras, .tflite): parameters, MACs, FLOPs and other ops "
+    "of every layer, each with its convention, and the receptive field and jump of every layer's output."
 )
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -18,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
     from convwise.cli.common import add_target_arguments
 
-    add_target_arguments(parser, several_inputs=True)
+    add_target_arguments(parser, several_inputs=True, model_files=True)
     parser.add_argument("--batch", metavar="N", default="1", help="batch size N (default 1: per sample)")
     parser.add_argument(
         "--depth", metavar="D", help="fold the module tree at depth D (default: one row per layer)"
@@ -86,7 +87,13 @@ def run(args: argparse.Namespace) -> int:
             raise config_error("`--depth` must be a non-negative integer.", depth=args.depth)
         depth = int(str(args.depth))
     columns = parse_columns(args.columns) if args.columns else None
-    loaded = resolve_target(args.target, **target_config(args))
+    loaded = resolve_target(args.target, files=True, **target_config(args))
+    if loaded.file is not None:  # a model file: read, not run
+        from convwise.formats import summarize_file
+
+        sizes = [parse_shape(t, channels_last=args.channels_last) for t in args.input] or None
+        report = summarize_file(loaded.file, input_shapes=sizes, batch=batch, keras=args.keras or None)
+        return _emit(report, args, fmt, depth, columns)
     if args.input:
         shapes: list[tuple[int, ...]] = [parse_shape(t, channels_last=args.channels_last) for t in args.input]
     elif loaded.input_shape is not None:
@@ -112,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         raise ConfigError(f"`{args.target}`: {exc}") from None
+    return _emit(report, args, fmt, depth, columns)
+
+
+def _emit(report: Any, args: argparse.Namespace, fmt: str, depth: int | None, columns: Any) -> int:
+    """Print or write the report in the chosen format."""
     if args.explain is not None:
         print(report.explain(args.explain))
         return 0

@@ -50,15 +50,23 @@ def parse_config(items: list[str]) -> dict[str, Any]:
 
 
 def add_target_arguments(
-    parser: argparse.ArgumentParser, *, zoo_scaling: bool = True, several_inputs: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    zoo_scaling: bool = True,
+    several_inputs: bool = False,
+    model_files: bool = False,
 ) -> None:
     """TARGET, --input, --channels-last, --config (and --alpha, --resolution): every TARGET command's.
 
     With `several_inputs`, `--input` may be repeated (one shape per forward argument) and is a list.
+    With `model_files`, TARGET may also be a model file (.onnx, .keras, .tflite; `convwise.formats`).
     """
-    parser.add_argument(
-        "target", metavar="TARGET", help="zoo name, path/to/file.py:factory or pkg.module:factory"
-    )
+    what = "zoo name, path/to/file.py:factory or pkg.module:factory"
+    if model_files:
+        what = (
+            "zoo name, path/to/file.py:factory, pkg.module:factory or a model file (.onnx, .keras, .tflite)"
+        )
+    parser.add_argument("target", metavar="TARGET", help=what)
     if several_inputs:
         parser.add_argument(
             "--input",

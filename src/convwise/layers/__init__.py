@@ -4,7 +4,7 @@ Arguments are validated by `convwise.core` before torch sees them, so a layer an
 cannot disagree. Every layer has `.spec` (a `LayerSpec`) and `.cost(input_shape)`.
 """
 
-from convwise.layers.classify import classify_conv, classify_pair, find_separable_pairs
+from convwise.layers.classify import classify_conv, classify_pair, classify_stage, find_separable_pairs
 from convwise.layers.conv import (
     ConvVariant,
     DepthwiseConv2d,
@@ -31,5 +31,6 @@ __all__ = [
     "build_layer",
     "classify_conv",
     "classify_pair",
+    "classify_stage",
     "find_separable_pairs",
 ]

@@ -20,17 +20,26 @@ def _padding_of(conv: nn.Conv2d) -> Padding:
     return parse_padding((int(ph), int(pw)), mode) if (ph or pw) else VALID
 
 
+def stage_role(in_channels: int, out_channels: int, groups: int, kernel_size: tuple[int, int]) -> Role:
+    """The role of one primitive conv from its channels, groups and kernel: conv, depthwise or pointwise.
+
+    >>> stage_role(32, 32, 32, (3, 3)), stage_role(32, 64, 1, (1, 1)), stage_role(3, 16, 1, (3, 3))
+    ('depthwise', 'pointwise', 'conv')
+    """
+    if groups == in_channels and out_channels % in_channels == 0 and kernel_size != (1, 1):
+        return "depthwise"
+    if kernel_size == (1, 1):
+        return "pointwise"
+    return "conv"
+
+
 def conv_stage(conv: nn.Conv2d) -> Conv2dSpec:
     """The primitive `Conv2dSpec` of an `nn.Conv2d`, with its role (conv / depthwise / pointwise)."""
     if not isinstance(conv, nn.Conv2d):
         raise config_error("Expected a torch.nn.Conv2d.", module=type(conv).__name__)
     kh, kw = (int(v) for v in conv.kernel_size)
     cin, cout, g = conv.in_channels, conv.out_channels, conv.groups
-    role: Role = "conv"
-    if g == cin and cout % cin == 0 and (kh, kw) != (1, 1):
-        role = "depthwise"
-    elif (kh, kw) == (1, 1):
-        role = "pointwise"
+    role = stage_role(cin, cout, g, (kh, kw))
     return Conv2dSpec(
         cin,
         cout,
@@ -61,7 +70,19 @@ def classify_conv(conv: nn.Module) -> LayerSpec:
     if isinstance(conv, SpecConv2d):
         base = classify_conv(conv.conv)
         return LayerSpec(base.kind, (conv.spec,), depth_multiplier=base.depth_multiplier)
-    stage = conv_stage(conv)  # type: ignore[arg-type]
+    return classify_stage(conv_stage(conv))  # type: ignore[arg-type]
+
+
+def classify_stage(stage: Conv2dSpec) -> LayerSpec:
+    """The variant of one primitive conv spec (from any framework): standard, grouped, depthwise, pointwise.
+
+    >>> from convwise.core import Conv2dSpec
+    >>> [classify_stage(Conv2dSpec(16, 32, (3, 3), groups=g)).kind for g in (1, 2, 16)]
+    ['standard', 'grouped', 'depthwise']
+    """
+    stage = replace(
+        stage, role=stage_role(stage.in_channels, stage.out_channels, stage.groups, stage.kernel_size)
+    )
     cin, cout, g = stage.in_channels, stage.out_channels, stage.groups
     if stage.role == "pointwise":
         return LayerSpec("pointwise", (stage,))

@@ -42,7 +42,11 @@ def _one_line(exc: ConfigError) -> ConfigError:
 
 def is_checkpoint_path(source: str) -> bool:
     """True when `source` names a checkpoint (an existing file, or a .pt/.pth name) rather than a TARGET."""
+    from convwise.formats.load import is_model_file
+
     path = Path(source)
+    if is_model_file(source):  # .onnx / .keras / .tflite: read by `convwise summary`, not a checkpoint
+        return False
     if path.is_dir():  # a training run directory holding best.pt / last.pt
         return any((path / name).is_file() for name in ("best.pt", "last.pt"))
     return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file()

@@ -16,13 +16,18 @@ from convwise.core import ConfigError, config_error
 
 @dataclass
 class LoadedModel:
-    """A model resolved from a TARGET, with its name and default input shape (C, H, W) when known."""
+    """A model resolved from a TARGET, with its name and default input shape (C, H, W) when known.
 
-    model: nn.Module
+    For a model file (`.onnx`, `.keras`, `.tflite`, resolved with `files=True`) `model` is None and
+    `file` is its path: `convwise.formats.summarize_file` reads it.
+    """
+
+    model: nn.Module | None
     name: str
     input_shape: tuple[int, int, int] | None
     config: dict[str, Any]
     zoo: bool
+    file: Path | None = None
 
 
 def _import_file(path: Path, target: str) -> Any:
@@ -43,8 +48,11 @@ def _import_file(path: Path, target: str) -> Any:
     return module
 
 
-def resolve_target(target: str, **config: Any) -> LoadedModel:
+def resolve_target(target: str, *, files: bool = False, **config: Any) -> LoadedModel:
     """Resolve TARGET to a model.
+
+    A model file (`.onnx`, `.keras`, `.tflite`) is accepted when `files` is True (commands that count
+    from a file: `summary`); elsewhere it is a one-line error saying which commands read it.
 
     A zoo name builds the registered model with `config`. `file.py:factory` and `pkg.module:factory`
     import the module and call `factory(**config)` (a class, a function, or an `nn.Module` instance used
@@ -60,6 +68,21 @@ def resolve_target(target: str, **config: Any) -> LoadedModel:
         raise config_error(
             "`target` must be a zoo name, path/to/file.py:factory or package.module:factory.", target=target
         )
+    from convwise.formats.load import is_model_file
+
+    if is_model_file(target) and ":" not in Path(target).name:
+        if config:
+            raise config_error("A model file takes no `--config`.", target=target, config=config)
+        if not files:
+            raise config_error(
+                "A model file is read by `convwise summary`; this command needs a PyTorch model (a zoo "
+                "name, path/to/file.py:factory or package.module:factory).",
+                target=target,
+            )
+        path = Path(target)
+        if not path.is_file():
+            raise config_error("The model file does not exist.", path=target)
+        return LoadedModel(None, path.name, None, {}, False, path)
     _ensure_loaded()
     if ":" not in target:
         if target.endswith(".py"):
@@ -104,4 +127,6 @@ def resolve_target(target: str, **config: Any) -> LoadedModel:
 
 def load_target(target: str, **config: Any) -> nn.Module:
     """The `nn.Module` a TARGET names (see `resolve_target`)."""
-    return resolve_target(target, **config).model
+    model = resolve_target(target, **config).model
+    assert model is not None  # files=False: a model file raised
+    return model

@@ -235,11 +235,13 @@ def footer_lines(report: Report) -> list[str]:
         )
         shapes = ", ".join(shape_text(s) for s in report.input_shapes)
         where = (
-            "meta device (no activation memory)"
+            "run on the meta device (no activation memory)"
             if report.ran_on == "meta"
-            else f"real tensors on {report.ran_on}"
+            else "counted from the model's graph (nothing run)"
+            if report.ran_on == "file"
+            else f"run on the real tensors on {report.ran_on}"
         )
-        lines.append(f"Input (N, C, H, W): {shapes} · run on the {where} · status: {report.status}")
+        lines.append(f"Input (N, C, H, W): {shapes} · {where} · status: {report.status}")
         if report.fallback:
             lines.append(f"Fallback: {report.fallback}")
         if t["receptive_field"] is not None or t["receptive_field_note"]:
