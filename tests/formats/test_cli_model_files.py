@@ -40,7 +40,7 @@ def test_table_has_the_pytorch_summary_columns(conv_file: Path) -> None:
     torch_table = _run("summary", "fashion_separable_cnn")
     torch_header = next(line for line in torch_table.stdout.splitlines() if "Layer (type)" in line)
     assert header.split() == torch_header.split()
-    assert "counted from the model file" in table.stdout
+    assert "counted from the model's graph" in table.stdout
 
 
 def test_json_rows_and_totals(conv_file: Path) -> None:
