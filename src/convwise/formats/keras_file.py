@@ -137,7 +137,8 @@ def read_keras(
         MissingDependencyError: `keras` is not installed (extra `keras`).
 
     >>> keras = _keras()
-    >>> model = keras.Sequential([keras.Input((224, 224, 10)), keras.layers.SeparableConv2D(32, 3, padding="same")])
+    >>> conv = keras.layers.SeparableConv2D(32, 3, padding="same")
+    >>> model = keras.Sequential([keras.Input((224, 224, 10)), conv])
     >>> layer = read_keras(model).layers[0]
     >>> layer.kind, layer.params, layer.output_shape, layer.spec.bias_policy   # SPEC §4: 90 + 352
     ('separable', 442, [1, 32, 224, 224], 'keras')
@@ -237,7 +238,8 @@ def keras_summary(model: Any, input_shapes: list[tuple[int, ...]] | None = None,
     """The `convwise.profile.Report` of a Keras model object (Keras view: totals = `count_params()`).
 
     >>> keras = _keras()
-    >>> model = keras.Sequential([keras.Input((224, 224, 10)), keras.layers.DepthwiseConv2D(3, padding="same")])
+    >>> conv = keras.layers.DepthwiseConv2D(3, padding="same")
+    >>> model = keras.Sequential([keras.Input((224, 224, 10)), conv])
     >>> report = keras_summary(model)
     >>> report.totals["params"] == model.count_params() == 100, report.rows()[0]["kind"]
     (True, 'depthwise')

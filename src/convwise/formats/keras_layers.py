@@ -22,7 +22,8 @@ ACTIVATIONS: dict[str, str] = {
     "gelu": "aten.gelu", "silu": "aten.silu", "swish": "aten.silu", "sigmoid": "aten.sigmoid",
     "hard_sigmoid": "aten.hardsigmoid", "hard_silu": "aten.hardswish", "hard_swish": "aten.hardswish",
     "tanh": "aten.tanh", "softmax": "aten._softmax", "log_softmax": "aten._log_softmax",
-    "softplus": "aten.softplus", "leaky_relu": "aten.leaky_relu", "mish": "aten.mish", "exponential": "aten.exp",
+    "softplus": "aten.softplus", "leaky_relu": "aten.leaky_relu", "mish": "aten.mish",
+    "exponential": "aten.exp",
 }  # fmt: skip
 #: Layers that only move data (0 by definition), or that do nothing at inference (dropout, noise).
 MOVEMENT = frozenset(
@@ -156,17 +157,32 @@ def _conv2d(record: LayerRecord, layer: Any, cls: str, x: list[int], out: list[i
     k, s, d = _pair(layer.kernel_size), _pair(layer.strides), _pair(layer.dilation_rate)
     padding = layer.padding  # 'valid' or 'same' (TensorFlow's, which convwise.core implements)
     if cls == "SeparableConv2D":
-        spec = separable(cin, layer.filters, k, depth_multiplier=layer.depth_multiplier, stride=s, padding=padding,
-                         dilation=d, bias_policy="keras" if layer.use_bias else "none")  # fmt: skip
+        policy = "keras" if layer.use_bias else "none"
+        m = layer.depth_multiplier
+        spec = separable(
+            cin,
+            layer.filters,
+            k,
+            depth_multiplier=m,
+            stride=s,
+            padding=padding,
+            dilation=d,
+            bias_policy=policy,
+        )
     elif cls == "DepthwiseConv2D":
-        spec = depthwise(cin, k, depth_multiplier=layer.depth_multiplier, stride=s, padding=padding, dilation=d,
-                         bias=layer.use_bias)  # fmt: skip
+        m = layer.depth_multiplier
+        spec = depthwise(
+            cin, k, depth_multiplier=m, stride=s, padding=padding, dilation=d, bias=layer.use_bias
+        )
     elif getattr(layer, "groups", 1) != 1:
-        spec = classify_stage(grouped_spec(cin, layer.filters, k, layer.groups, stride=s, padding=padding,
-                                           dilation=d, bias=layer.use_bias).stages[0])  # fmt: skip
+        g = layer.groups
+        spec = grouped_spec(
+            cin, layer.filters, k, g, stride=s, padding=padding, dilation=d, bias=layer.use_bias
+        )
+        spec = classify_stage(spec.stages[0])
     else:
-        spec = classify_stage(standard(cin, layer.filters, k, stride=s, padding=padding, dilation=d,
-                                       bias=layer.use_bias).stages[0])  # fmt: skip
+        spec = standard(cin, layer.filters, k, stride=s, padding=padding, dilation=d, bias=layer.use_bias)
+        spec = classify_stage(spec.stages[0])
     size = (x[2], x[3])
     for stage in spec.stages:
         record.add(
