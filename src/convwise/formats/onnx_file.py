@@ -18,6 +18,8 @@ from convwise.core import SAME, VALID, Conv2dSpec, config_error, missing_extra, 
 from convwise.formats import onnx_ops
 from convwise.formats.record import LayerRecord, ModelRecord, numel
 
+#: Data-movement ops that, on constant inputs, give a constant (folded when the model is loaded).
+_CONSTANT_MOVES = frozenset({"Reshape", "Unsqueeze", "Squeeze", "Cast", "Transpose", "Identity", "Flatten"})
 #: The oldest default-domain opset the reader supports (Resize, Upsample and friends are from 7–13).
 MIN_OPSET = 7
 
@@ -164,7 +166,20 @@ class _Graph:
                         self.constants[node.output[0]] = attr.t
                         self.shapes[node.output[0]] = [int(d) for d in attr.t.dims]
                         self.types[node.output[0]] = attr.t.data_type
+        # data movement of constants only (e.g. a bias reshaped to (1, C, 1, 1)) is a constant too
+        for node in model.graph.node:
+            inputs = [t for t in node.input if t]
+            if node.op_type in _CONSTANT_MOVES and inputs and all(t in self.constants for t in inputs):
+                for t in node.output:
+                    self.constants.setdefault(t, None)
         self._helper, self._numpy = helper, numpy_helper
+
+    def folded(self, node: Any) -> bool:
+        """True for a node computed from constants only (a Constant, a reshaped weight): not a layer."""
+        inputs = [t for t in node.input if t]
+        return node.op_type == "Constant" or (
+            node.op_type in _CONSTANT_MOVES and bool(inputs) and all(t in self.constants for t in inputs)
+        )
 
     def itemsize(self, name: str) -> int:
         """Bytes per element of tensor `name` (4 when unknown)."""
@@ -181,7 +196,7 @@ class _Graph:
     def value(self, name: str) -> list[int] | None:
         """The integer values of a constant input (axes, scales), or None."""
         t = self.constants.get(name)
-        if t is None:
+        if t is None:  # unknown, or derived from other constants
             return None
         return [int(v) for v in self._numpy.to_array(t).reshape(-1).tolist()]
 
@@ -317,7 +332,7 @@ def read_onnx(
     owners: dict[str, str] = {}
     names: set[str] = set()
     for index, node in enumerate(inferred.graph.node):
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+        if node.domain in ("", "ai.onnx") and graph.folded(node):
             continue  # a constant tensor (counted where it is used as a weight)
         name = _row_name(node, index)
         base, k = name, 1
@@ -382,11 +397,14 @@ def _layer(node: Any, name: str, graph: _Graph, owners: dict[str, str]) -> Layer
 def _weights(node: Any, op: str, layer: LayerRecord, graph: _Graph, owners: dict[str, str]) -> None:
     """Parameters (and BatchNorm statistics) of a node: the constant inputs in its weight slots."""
     slots, stats = onnx_ops.weight_slots(node.op_type)
+    # an element-wise op's constant is a parameter (a bias, a scale) when it acts on a batch of activations,
+    # not when it combines scalars (e.g. the quantization scales of an int8 graph)
+    on_batch = any(len(graph.shapes.get(t) or []) >= 2 for t in node.input if t and t not in graph.constants)
     for i, t in enumerate(node.input):
         if not t or t not in graph.constants:
             continue
         n = numel(graph.shapes.get(t))
-        is_param = i in slots or (node.op_type in onnx_ops.ELEMENTWISE_WEIGHTS and n > 1)
+        is_param = i in slots or (node.op_type in onnx_ops.ELEMENTWISE_WEIGHTS and n > 1 and on_batch)
         if not (is_param or i in stats):
             continue
         if t in owners:

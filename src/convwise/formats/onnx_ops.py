@@ -58,6 +58,8 @@ _WEIGHT_SLOTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "LayerNormalization": ((1, 2), ()),
     "GroupNormalization": ((1, 2), ()),
     "PRelu": ((1,), ()),
+    "ConvInteger": ((1,), ()),  # zero points (slots 2, 3) are quantization metadata, not parameters
+    "MatMulInteger": ((0, 1), ()),
 }
 _WINDOW_OPS = ("Conv", "MaxPool", "AveragePool")
 _UNKNOWN_FIELD = ("ConvTranspose", "Resize", "Upsample", "DepthToSpace")
@@ -95,12 +97,12 @@ def cost(layer: LayerRecord, op: str, attrs: dict[str, Any], names: list[str], g
         layer.add(f"{op} (shape unknown)", None)
         return
     try:
-        if op == "Conv":
-            _conv(layer, attrs, shapes, out)
+        if op in ("Conv", "ConvInteger"):  # ConvInteger: the same conv on int8 tensors (no bias input)
+            _conv(layer, attrs, shapes[:2] if op == "ConvInteger" else shapes, out, op)
         elif op == "ConvTranspose":
             _conv_transpose(layer, attrs, shapes, out)
-        elif op in ("Gemm", "MatMul"):
-            _matmul(layer, op, attrs, shapes, out)
+        elif op in ("Gemm", "MatMul", "MatMulInteger"):
+            _matmul(layer, op, attrs, shapes[:2] if op == "MatMulInteger" else shapes, out)
         elif op in ("MaxPool", "AveragePool"):
             dims = len(x) - 2  # type: ignore[arg-type]
             aten = f"aten.{'max' if op == 'MaxPool' else 'avg'}_pool{dims}d"
@@ -142,7 +144,9 @@ def _field_rule(layer: LayerRecord, op: str, attrs: dict[str, Any], names: list[
             layer.field_rule = "global"
 
 
-def _conv(layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any], out: list[int]) -> None:
+def _conv(
+    layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any], out: list[int], op: str = "Conv"
+) -> None:
     from convwise.formats.onnx_file import conv2d_spec
 
     x, w = shapes[0], shapes[1]
@@ -156,7 +160,7 @@ def _conv(layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any], out: lis
             )
             return
         layer.spec, layer.kind, layer.description = spec, spec.kind, spec.describe()
-        layer.add("Conv → convwise.core.stage_cost", conv2d_cost(stage, x))
+        layer.add(f"{op} → convwise.core.stage_cost", conv2d_cost(stage, x))
         layer.field_rule = "window"
         layer.window = (stage.kernel_size, stage.stride, stage.dilation)
         return
@@ -173,7 +177,7 @@ def _conv(layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any], out: lis
         int(attrs.get("group", 1)),
     )
     layer.kind = f"conv{dims}d"
-    layer.add("Conv → aten.convolution", formula_cost("aten.convolution", args, Shaped(out)))
+    layer.add(f"{op} → aten.convolution", formula_cost("aten.convolution", args, Shaped(out)))
 
 
 def _conv_transpose(layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any], out: list[int]) -> None:
@@ -218,7 +222,7 @@ def _matmul(layer: LayerRecord, op: str, attrs: dict[str, Any], shapes: list[Any
     batch = math.prod(out[:-2]) if len(a) > 2 or len(b) > 2 else 1
     layer.kind = "linear"
     layer.add(
-        "MatMul → aten.bmm",
+        f"{op} → aten.bmm",
         formula_cost("aten.bmm", (Shaped([batch, n, k]), Shaped([batch, k, m])), Shaped(out)),
     )
 

@@ -10,6 +10,9 @@ from convwise.formats.record import LayerRecord, ModelRecord
 from convwise.profile import Node, Report
 from convwise.profile.receptive import INPUT_FIELD, Field, _spread, _window
 
+#: Ops whose every output is a part of the input (each carries the input's field).
+_SPLITS = frozenset({"Split", "SPLIT", "SPLIT_V", "UNPACK"})
+
 
 def _combine(fields: list[Field]) -> Field:
     """Element-wise ops and concatenation: the largest field and jump of the inputs."""
@@ -57,8 +60,8 @@ def assign_fields(record: ModelRecord) -> None:
         layer_field = _field(layer, known)
         layer.rf_in = known[0] if known else None
         layer.rf = layer_field
-        if layer_field is not None:
-            for t in layer.outputs:
+        if layer_field is not None:  # the first output (others are side outputs: scales, indices …)
+            for t in layer.outputs if layer.type in _SPLITS else layer.outputs[:1]:
                 fields[t] = layer_field
 
 
