@@ -143,6 +143,10 @@ def test_keras_file_cli_and_errors(tmp_path: Path) -> None:
     report = summarize_file(path)
     assert _split(report) == _keras_split(model)
     assert report.model_name == "seed.keras"
+    # a loaded model's graph (Keras rebuilds a Sequential several times on load) gives the same rows
+    keys = ("name", "output_shape", "params", "macs", "other_ops", "receptive_field")
+    in_memory = keras_summary(model).rows()
+    assert [[r[k] for k in keys] for r in report.rows()] == [[r[k] for k in keys] for r in in_memory]
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
     with pytest.raises(ConfigError, match=r"not a valid Keras model.*bad\.keras"):
@@ -173,3 +177,19 @@ def test_custom_object_file_is_a_one_line_error(tmp_path: Path) -> None:
     # in this process it is registered: the layer is listed, uncounted
     report = keras_summary(model)
     assert report.status == "partial" and "Doubler" in report.totals["uncounted_ops"]
+
+
+def test_nested_model_and_shared_layer_are_flattened_per_call() -> None:
+    inner = keras.Sequential([keras.Input((8, 8, 4)), L.Conv2D(4, 3, padding="same")], name="block")
+    shared = L.Conv2D(4, 1)
+    inp = keras.Input((8, 8, 4))
+    x = shared(inner(inp))
+    x = shared(x)  # the same layer (and weights) called twice
+    model = keras.Model(inp, x)
+    report = keras_summary(model)
+    names = [r["name"] for r in report.rows()]
+    assert names[0].startswith("block/") and names[2] == names[1] + "#2"
+    assert report.totals["params"] == model.count_params()  # the shared weights once
+    assert report.totals["shared_params"] == 4 * 4 + 4
+    assert report.totals["macs"] == 4 * 8 * 8 * 36 + 2 * (4 * 8 * 8 * 4)
+    assert report.rows()[-1]["receptive_field"] == [3, 3]  # through the nested model: 3×3, then 1×1s

@@ -5,6 +5,7 @@ Each reader turns a file into layer records (`convwise.formats.record`) whose co
 counted with the same conventions.
 """
 
+from convwise.formats.keras_file import keras_summary
 from convwise.formats.load import MODEL_FILE_SUFFIXES, is_model_file, read_model_file, summarize_file
 
-__all__ = ["MODEL_FILE_SUFFIXES", "is_model_file", "read_model_file", "summarize_file"]
+__all__ = ["MODEL_FILE_SUFFIXES", "is_model_file", "keras_summary", "read_model_file", "summarize_file"]

@@ -100,24 +100,42 @@ def _rebuilt(model: Any, input_shapes: list[tuple[int, ...]]) -> Any:
         ) from None
 
 
-def _leaf_layers(model: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """(name, layer) of every layer, nested models flattened ('outer/inner')."""
-    out: list[tuple[str, Any]] = []
-    for layer in model.layers:
-        name = f"{prefix}{layer.name}"
-        if (
-            hasattr(layer, "layers")
-            and layer.layers
-            and type(layer).__name__
-            in (
-                "Functional",
-                "Sequential",
-                "Model",
-            )
-        ):
-            out.extend(_leaf_layers(layer, name + "/"))
-        elif type(layer).__name__ != "InputLayer":
-            out.append((name, layer))
+def _graph(model: Any) -> Any:
+    """The functional graph of a Sequential or functional model."""
+    graph = getattr(model, "_functional", None) or model
+    if not hasattr(graph, "_nodes_by_depth"):
+        raise config_error(
+            "A subclassed Keras model has no layer graph to read; use a Sequential or functional model.",
+            model=model.name,
+        )
+    return graph
+
+
+def _nodes(
+    model: Any, alias: dict[int, int], prefix: str = ""
+) -> list[tuple[str, Any, list[Any], list[Any]]]:
+    """(name, layer, input tensors, output tensors) of every call in the model's graph, in execution order.
+
+    Nested models are flattened ('outer/inner'); their inner inputs and outputs are aliased to the outer
+    tensors so the receptive field follows through them.
+    """
+    graph = _graph(model)
+    out: list[tuple[str, Any, list[Any], list[Any]]] = []
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            layer = node.operation
+            ins, outs = list(node.input_tensors), list(node.output_tensors)
+            if type(layer).__name__ == "InputLayer":
+                continue
+            if hasattr(layer, "_nodes_by_depth") or hasattr(layer, "_functional"):
+                inner = _graph(layer)
+                for a, b in zip(inner.inputs, ins, strict=False):
+                    alias[id(a)] = alias.get(id(b), id(b))
+                out.extend(_nodes(layer, alias, f"{prefix}{layer.name}/"))
+                for a, b in zip(outs, inner.outputs, strict=False):
+                    alias[id(a)] = alias.get(id(b), id(b))
+                continue
+            out.append((f"{prefix}{layer.name}", layer, ins, outs))
     return out
 
 
@@ -160,13 +178,22 @@ def read_keras(
     if input_shapes is not None:
         model = _rebuilt(model, input_shapes)
     shapes = [_concrete(_shape(t), batch, "input") for t in model.inputs]
-    layers = [_layer(lname, layer, batch) for lname, layer in _leaf_layers(model)]
+    alias: dict[int, int] = {}
+    seen: set[int] = set()  # weights already counted (a layer called twice shares them)
+    layers, names = [], set()
+    for lname, layer, ins, outs in _nodes(model, alias):
+        base, k = lname, 1
+        while lname in names:  # a layer called twice: one row per call
+            k += 1
+            lname = f"{base}#{k}"
+        names.add(lname)
+        layers.append(_layer(lname, layer, ins, outs, batch, alias, seen))
     return ModelRecord(
         name=name,
         format="keras",
         layers=layers,
         input_shapes=[to_nchw(s) or s for s in shapes],
-        input_names=[t.name for t in model.inputs],
+        input_names=[_tensor_id(t, alias) for t in model.inputs],
         batch=batch,
         dtype=str(model.inputs[0].dtype) if "float" in str(model.inputs[0].dtype) else "float32",
         source=f"Keras {keras.__version__}, {keras.backend.backend()} backend; shapes and weights from the "
@@ -175,13 +202,15 @@ def read_keras(
     )
 
 
-def _io(layer: Any) -> tuple[list[Any], list[Any]]:
-    node = layer._inbound_nodes[0]  # the layer's (first) call in the model's graph
-    return list(node.input_tensors), list(node.output_tensors)
+def _tensor_id(t: Any, alias: dict[int, int]) -> str:
+    """A graph tensor's identity (names repeat in a loaded model; the KerasTensor objects are shared)."""
+    return f"keras-tensor-{alias.get(id(t), id(t))}"
 
 
-def _layer(name: str, layer: Any, batch: int) -> LayerRecord:
-    ins, outs = _io(layer)
+def _layer(
+    name: str, layer: Any, ins: list[Any], outs: list[Any], batch: int, alias: dict[int, int], seen: set[int]
+) -> LayerRecord:
+    """One call of a Keras layer: its weights (once per layer), shapes and cost."""
     in_shapes = [[batch, *_shape(t)[1:]] for t in ins]
     out_shapes = [[batch, *_shape(t)[1:]] for t in outs]
     known = all(d is not None for s in in_shapes + out_shapes for d in s)
@@ -190,10 +219,10 @@ def _layer(name: str, layer: Any, batch: int) -> LayerRecord:
         type(layer).__name__,
         input_shape=to_nchw(in_shapes[0]) if in_shapes and known else None,  # type: ignore[arg-type]
         output_shape=to_nchw(out_shapes[0]) if out_shapes and known else None,  # type: ignore[arg-type]
-        inputs=[t.name for t in ins],
-        outputs=[t.name for t in outs],
+        inputs=[_tensor_id(t, alias) for t in ins],
+        outputs=[_tensor_id(t, alias) for t in outs],
     )
-    _weights(layer, record)
+    _weights(layer, record, seen)
     if not known:
         record.add(f"{record.type} (shape unknown)", None)
         return record
@@ -212,7 +241,7 @@ def _itemsize(t: Any) -> int:
         return 4
 
 
-def _weights(layer: Any, record: LayerRecord) -> None:
+def _weights(layer: Any, record: LayerRecord, seen: set[int]) -> None:
     """Keras' own weights: trainable / non-trainable as Keras says; BN moving statistics as statistics."""
     import numpy as np
 
@@ -227,6 +256,10 @@ def _weights(layer: Any, record: LayerRecord) -> None:
             width = int(np.dtype(str(w.dtype)).itemsize)
         except TypeError:
             width = 4
+        if id(w) in seen:
+            record.shared_params += n
+            continue
+        seen.add(id(w))
         if id(w) in stats:
             record.buffers += n
             record.bn_statistics += n
