@@ -13,7 +13,7 @@ from typing import Any
 
 from convwise.core import ConfigError, depthwise, separable, standard
 from convwise.core import grouped as grouped_spec
-from convwise.formats.record import LayerRecord, Shaped, conv2d_cost, formula_cost, to_nchw
+from convwise.formats.record import LayerRecord, conv2d_cost, formula_cost, meta_tensor, to_nchw
 from convwise.layers.classify import classify_stage
 
 #: Keras activation name → aten op (1 other op per output element; 'linear' costs nothing).
@@ -77,41 +77,47 @@ def cost(record: LayerRecord, layer: Any, ins: list[list[int]], outs: list[list[
         elif cls == "Dense":
             rows = math.prod(x[:-1])
             aten = "aten.addmm" if layer.use_bias else "aten.mm"
-            a, b = Shaped([rows, x[-1]]), Shaped([x[-1], out[-1]])
+            a, b = meta_tensor([rows, x[-1]]), meta_tensor([x[-1], out[-1]])
             record.kind = "linear"
             record.add(
                 f"Dense → {aten}",
-                formula_cost(aten, (Shaped([1]), a, b) if layer.use_bias else (a, b), Shaped(out)),
+                formula_cost(aten, (meta_tensor([1]), a, b) if layer.use_bias else (a, b), meta_tensor(out)),
             )
         elif cls in _NORMS:
-            record.add(f"{cls} → {_NORMS[cls]}", formula_cost(_NORMS[cls], (Shaped(x),), Shaped(out)))
+            record.add(
+                f"{cls} → {_NORMS[cls]}", formula_cost(_NORMS[cls], (meta_tensor(x),), meta_tensor(out))
+            )
             if cls == "BatchNormalization":
                 record.kind = "batch_norm"
         elif cls in _POOLS:
             k = [int(v) for v in layer.pool_size]
-            record.add(f"{cls} → {_POOLS[cls]}", formula_cost(_POOLS[cls], (Shaped(x), k), Shaped(out)))
+            record.add(
+                f"{cls} → {_POOLS[cls]}", formula_cost(_POOLS[cls], (meta_tensor(x), k), meta_tensor(out))
+            )
             if cls.endswith("2D"):
                 stride = layer.strides or layer.pool_size
                 record.field_rule = "window"
                 record.window = ((k[0], k[1]), (int(stride[0]), int(stride[1])), (1, 1))
         elif cls in _GLOBAL_POOLS:
             record.add(
-                f"{cls} → {_GLOBAL_POOLS[cls]}", formula_cost(_GLOBAL_POOLS[cls], (Shaped(x),), Shaped(out))
+                f"{cls} → {_GLOBAL_POOLS[cls]}",
+                formula_cost(_GLOBAL_POOLS[cls], (meta_tensor(x),), meta_tensor(out)),
             )
             record.field_rule = "global"
         elif cls in _MERGE:
             calls = len(ins) - 1 + (1 if cls == "Average" else 0)  # n inputs: n − 1 ops (+ 1 division)
             for _ in range(calls):
-                record.add(f"{cls} → {_MERGE[cls]}", formula_cost(_MERGE[cls], (), Shaped(out)))
+                record.add(f"{cls} → {_MERGE[cls]}", formula_cost(_MERGE[cls], (), meta_tensor(out)))
         elif cls in _ACTIVATION_LAYERS:
             record.add(
-                f"{cls} → {_ACTIVATION_LAYERS[cls]}", formula_cost(_ACTIVATION_LAYERS[cls], (), Shaped(out))
+                f"{cls} → {_ACTIVATION_LAYERS[cls]}",
+                formula_cost(_ACTIVATION_LAYERS[cls], (), meta_tensor(out)),
             )
         elif cls == "Activation":
             _activation(record, layer.activation, out)
         elif cls == "Rescaling":
-            record.add("Rescaling → aten.mul", formula_cost("aten.mul", (), Shaped(out)))
-            record.add("Rescaling → aten.add", formula_cost("aten.add", (), Shaped(out)))
+            record.add("Rescaling → aten.mul", formula_cost("aten.mul", (), meta_tensor(out)))
+            record.add("Rescaling → aten.add", formula_cost("aten.add", (), meta_tensor(out)))
         elif cls in ("UpSampling2D", "UpSampling1D", "UpSampling3D"):
             mode = getattr(layer, "interpolation", "nearest")
             aten = {"nearest": "aten.upsample_nearest2d", "bilinear": "aten.upsample_bilinear2d"}.get(mode)
@@ -119,12 +125,12 @@ def cost(record: LayerRecord, layer: Any, ins: list[list[int]], outs: list[list[
             record.field_rule = "unknown"
             record.add(
                 f"{cls} ({mode})" + (f" → {aten}" if aten else ""),
-                formula_cost(aten, (Shaped(x),), Shaped(out)) if aten else None,
+                formula_cost(aten, (meta_tensor(x),), meta_tensor(out)) if aten else None,
             )
         elif cls in MOVEMENT:
             if cls == "Flatten" and len(x) == 4:
                 record.field_rule = "flatten"
-            record.add(f"{cls} (data movement)", formula_cost("aten.view", (), Shaped(out)))
+            record.add(f"{cls} (data movement)", formula_cost("aten.view", (), meta_tensor(out)))
         else:
             record.add(cls, None)
             return
@@ -143,7 +149,7 @@ def _activation(record: LayerRecord, fn: Any, out: list[int]) -> None:
     aten = ACTIVATIONS.get(name)
     record.add(
         f"activation {name}" + (f" → {aten}" if aten else ""),
-        formula_cost(aten, (), Shaped(out)) if aten else None,
+        formula_cost(aten, (), meta_tensor(out)) if aten else None,
     )
 
 
@@ -220,10 +226,10 @@ def _conv_nd(record: LayerRecord, layer: Any, cls: str, x: list[int], out: list[
         ]
     else:
         w, out_pad, begin = [oc[1], xc[1] // g, *k], [0] * dims, [0] * dims
-    bias = Shaped([oc[1]]) if layer.use_bias else None
-    args = (Shaped(xc), Shaped(w), bias, s, begin, d, transposed, out_pad, g)
+    bias = meta_tensor([oc[1]]) if layer.use_bias else None
+    args = (meta_tensor(xc), meta_tensor(w), bias, s, begin, d, transposed, out_pad, g)
     record.kind = "transposed_conv" if transposed else f"conv{dims}d"
     if transposed:
         record.field_rule = "unknown"
     record.input_shape, record.output_shape = xc, oc
-    record.add(f"{cls} → aten.convolution", formula_cost("aten.convolution", args, Shaped(oc)))
+    record.add(f"{cls} → aten.convolution", formula_cost("aten.convolution", args, meta_tensor(oc)))

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from convwise.core import ConfigError
-from convwise.formats.record import LayerRecord, Shaped, conv2d_cost, formula_cost
+from convwise.formats.record import LayerRecord, conv2d_cost, formula_cost, meta_tensor
 from convwise.layers.classify import classify_stage
 
 #: ONNX op → aten op whose formula costs it (per output element, per input element, or movement).
@@ -107,21 +107,21 @@ def cost(layer: LayerRecord, op: str, attrs: dict[str, Any], names: list[str], g
             dims = len(x) - 2  # type: ignore[arg-type]
             aten = f"aten.{'max' if op == 'MaxPool' else 'avg'}_pool{dims}d"
             kernel = [int(k) for k in attrs["kernel_shape"]]
-            layer.add(f"{op} → {aten}", formula_cost(aten, (Shaped(x), kernel), Shaped(out)))  # type: ignore[arg-type]
+            layer.add(f"{op} → {aten}", formula_cost(aten, (meta_tensor(x), kernel), meta_tensor(out)))  # type: ignore[arg-type]
             if dims == 2:
                 layer.field_rule = "window"
                 layer.window = (_pair(kernel), _pair(attrs.get("strides")), _pair(attrs.get("dilations")))
         elif op in ("GlobalAveragePool", "GlobalMaxPool"):
             dims = len(x) - 2  # type: ignore[arg-type]
             aten = f"aten.adaptive_{'avg' if op == 'GlobalAveragePool' else 'max'}_pool{dims}d"
-            layer.add(f"{op} → {aten}", formula_cost(aten, (Shaped(x),), Shaped(out)))  # type: ignore[arg-type]
+            layer.add(f"{op} → {aten}", formula_cost(aten, (meta_tensor(x),), meta_tensor(out)))  # type: ignore[arg-type]
             layer.field_rule = "global"
         elif op in ("Resize", "Upsample"):
             _resize(layer, op, attrs, x, out)  # type: ignore[arg-type]
         elif op in ATEN:
             aten = ATEN[op]
-            args = tuple(Shaped(s) if s is not None else None for s in shapes)
-            layer.add(f"{op} → {aten}", formula_cost(aten, args, Shaped(out)))
+            args = tuple(meta_tensor(s) if s is not None else None for s in shapes)
+            layer.add(f"{op} → {aten}", formula_cost(aten, args, meta_tensor(out)))
             _field_rule(layer, op, attrs, names, graph)
             if op == "BatchNormalization":
                 layer.kind = "batch_norm"
@@ -166,9 +166,9 @@ def _conv(
         return
     dims = len(x) - 2
     args = (
-        Shaped(x),
-        Shaped(w),
-        Shaped([w[0]]) if has_bias else None,
+        meta_tensor(x),
+        meta_tensor(w),
+        meta_tensor([w[0]]) if has_bias else None,
         [int(v) for v in attrs.get("strides", [1] * dims)],
         [int(v) for v in attrs.get("pads", [0] * 2 * dims)[:dims]],
         [int(v) for v in attrs.get("dilations", [1] * dims)],
@@ -177,7 +177,7 @@ def _conv(
         int(attrs.get("group", 1)),
     )
     layer.kind = f"conv{dims}d"
-    layer.add(f"{op} → aten.convolution", formula_cost("aten.convolution", args, Shaped(out)))
+    layer.add(f"{op} → aten.convolution", formula_cost("aten.convolution", args, meta_tensor(out)))
 
 
 def _conv_transpose(layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any], out: list[int]) -> None:
@@ -196,10 +196,11 @@ def _conv_transpose(layer: LayerRecord, attrs: dict[str, Any], shapes: list[Any]
             total = s[i] * (x[2 + i] - 1) + op_pad[i] + d[i] * (k[i] - 1) + 1 - out[2 + i]
             begin.append(total - total // 2 if auto == "SAME_LOWER" else total // 2)
     has_bias = len(shapes) > 2 and shapes[2] is not None
-    args = (Shaped(x), Shaped(w), Shaped([out[1]]) if has_bias else None, s, begin, d, True, op_pad,
-            int(attrs.get("group", 1)))  # fmt: skip
+    bias = meta_tensor([out[1]]) if has_bias else None
+    groups = int(attrs.get("group", 1))
+    args = (meta_tensor(x), meta_tensor(w), bias, s, begin, d, True, op_pad, groups)
     layer.kind = "transposed_conv"
-    layer.add("ConvTranspose → aten.convolution", formula_cost("aten.convolution", args, Shaped(out)))
+    layer.add("ConvTranspose → aten.convolution", formula_cost("aten.convolution", args, meta_tensor(out)))
 
 
 def _matmul(layer: LayerRecord, op: str, attrs: dict[str, Any], shapes: list[Any], out: list[int]) -> None:
@@ -209,12 +210,14 @@ def _matmul(layer: LayerRecord, op: str, attrs: dict[str, Any], shapes: list[Any
         b = b[::-1] if attrs.get("transB") else b
         bias = len(shapes) > 2 and shapes[2] is not None
         aten = "aten.addmm" if bias else "aten.mm"
-        args = (Shaped([1]), Shaped(a), Shaped(b)) if bias else (Shaped(a), Shaped(b))
+        args = (
+            (meta_tensor([1]), meta_tensor(a), meta_tensor(b)) if bias else (meta_tensor(a), meta_tensor(b))
+        )
         layer.kind = "linear"
-        layer.add(f"Gemm → {aten}", formula_cost(aten, args, Shaped(out)))
+        layer.add(f"Gemm → {aten}", formula_cost(aten, args, meta_tensor(out)))
         for name, factor_key in (("alpha", "alpha"), ("beta", "beta")):
             if float(attrs.get(factor_key, 1.0)) != 1.0 and (name == "alpha" or bias):
-                layer.add(f"Gemm {name} scaling → aten.mul", formula_cost("aten.mul", (), Shaped(out)))
+                layer.add(f"Gemm {name} scaling → aten.mul", formula_cost("aten.mul", (), meta_tensor(out)))
         return
     a2 = [1, *a] if len(a) == 1 else a
     b2 = [*b, 1] if len(b) == 1 else b
@@ -223,7 +226,7 @@ def _matmul(layer: LayerRecord, op: str, attrs: dict[str, Any], shapes: list[Any
     layer.kind = "linear"
     layer.add(
         f"{op} → aten.bmm",
-        formula_cost("aten.bmm", (Shaped([batch, n, k]), Shaped([batch, k, m])), Shaped(out)),
+        formula_cost("aten.bmm", (meta_tensor([batch, n, k]), meta_tensor([batch, k, m])), meta_tensor(out)),
     )
 
 
@@ -241,4 +244,4 @@ def _resize(layer: LayerRecord, op: str, attrs: dict[str, Any], x: list[int], ou
     else:
         layer.add(f"{op} ({mode})", None)
         return
-    layer.add(f"{op} ({mode}) → {aten}", formula_cost(aten, (Shaped(x),), Shaped(out)))
+    layer.add(f"{op} ({mode}) → {aten}", formula_cost(aten, (meta_tensor(x),), meta_tensor(out)))

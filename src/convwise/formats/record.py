@@ -6,7 +6,8 @@ order for feature maps, its parameters, and its cost. Costs never come from the 
 - a 2-D convolution is a `convwise.core.Conv2dSpec`, costed by `convwise.core.stage_cost` (the same code as
   `convwise layer` and the PyTorch profiler), classified by `convwise.layers.classify_stage`;
 - every other op is costed by the profiler's formula for the aten op it computes
-  (`convwise.profile.DEFAULT_FORMULAS`, e.g. ONNX `Relu` → `aten.relu`), called on the shapes alone.
+  (`convwise.profile.DEFAULT_FORMULAS`, e.g. ONNX `Relu` → `aten.relu`), called on meta tensors of the
+  file's shapes (no memory, nothing run).
 
 So a model file and the PyTorch model it came from are counted with the same conventions (docs/summary.md).
 """
@@ -27,29 +28,27 @@ from convwise.profile.formulas import DEFAULT_FORMULAS, FormulaTable, OpCost
 FieldRule = Literal["window", "elementwise", "global", "flatten", "unknown"]
 
 
-class Shaped:
-    """A stand-in for a tensor in the profiler's formulas: only its shape is read.
+def meta_tensor(shape: Sequence[int]) -> Any:
+    """A float32 tensor of `shape` on the meta device (no memory): what the profiler's formulas read.
 
-    >>> Shaped((1, 8, 4, 4)).shape, Shaped((2, 3)).dim()
-    ((1, 8, 4, 4), 2)
+    >>> t = meta_tensor((1, 8, 4, 4))
+    >>> tuple(t.shape), t.device.type
+    ((1, 8, 4, 4), 'meta')
     """
+    import torch
 
-    def __init__(self, shape: Sequence[int]) -> None:
-        self.shape = tuple(int(v) for v in shape)
-
-    def dim(self) -> int:
-        """Rank of the shape."""
-        return len(self.shape)
+    return torch.empty(tuple(int(v) for v in shape), dtype=torch.float32, device="meta")
 
 
 def formula_cost(
     aten: str, args: tuple[Any, ...], out: Any, table: FormulaTable = DEFAULT_FORMULAS
 ) -> OpCost | None:
-    """The cost of aten op `aten` from the profiler's formula table, on shapes (`Shaped`), or None.
+    """The cost of aten op `aten` from the profiler's formula table, on meta tensors of the shapes, or None.
 
-    >>> formula_cost("aten.relu", (Shaped((1, 8, 4, 4)),), Shaped((1, 8, 4, 4))).other_ops
+    >>> x = meta_tensor((1, 8, 4, 4))
+    >>> formula_cost("aten.relu", (x,), x).other_ops
     128
-    >>> formula_cost("aten.max_pool2d", (Shaped((1, 8, 4, 4)), [2, 2]), Shaped((1, 8, 2, 2))).other_ops
+    >>> formula_cost("aten.max_pool2d", (x, [2, 2]), meta_tensor((1, 8, 2, 2))).other_ops
     96
     >>> formula_cost("aten.no_such_op", (), None) is None
     True

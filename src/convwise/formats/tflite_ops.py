@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from convwise.core import SAME, VALID, ConfigError, Conv2dSpec
-from convwise.formats.record import LayerRecord, Shaped, conv2d_cost, formula_cost, to_nchw
+from convwise.formats.record import LayerRecord, conv2d_cost, formula_cost, meta_tensor, to_nchw
 from convwise.layers.classify import classify_stage
 
 #: TFLite builtin → aten op (element-wise: 1 per output element; movement: 0).
@@ -109,29 +109,29 @@ def cost(
             rows = math.prod(x) // w[1]  # type: ignore[arg-type, index]
             bias = len(shapes) > 2 and shapes[2] is not None
             aten = "aten.addmm" if bias else "aten.mm"
-            a, b = Shaped([rows, w[1]]), Shaped([w[1], w[0]])  # type: ignore[index]
+            a, b = meta_tensor([rows, w[1]]), meta_tensor([w[1], w[0]])  # type: ignore[index]
             layer.kind = "linear"
             layer.add(
                 f"FULLY_CONNECTED → {aten}",
-                formula_cost(aten, (Shaped([1]), a, b) if bias else (a, b), Shaped(out)),
+                formula_cost(aten, (meta_tensor([1]), a, b) if bias else (a, b), meta_tensor(out)),
             )
         elif code == "BATCH_MATMUL":
             a, b = shapes[0], shapes[1]
             batch = math.prod(out[:-2])
             layer.kind = "linear"
-            layer.add("BATCH_MATMUL → aten.bmm", formula_cost(
-                "aten.bmm", (Shaped([batch, a[-2], a[-1]]), Shaped([batch, b[-2], b[-1]])), Shaped(out)))  # type: ignore[index]  # fmt: skip
+            lhs, rhs = meta_tensor([batch, a[-2], a[-1]]), meta_tensor([batch, b[-2], b[-1]])  # type: ignore[index]
+            layer.add("BATCH_MATMUL → aten.bmm", formula_cost("aten.bmm", (lhs, rhs), meta_tensor(out)))
         elif code in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
             aten = "aten.max_pool2d" if code == "MAX_POOL_2D" else "aten.avg_pool2d"
             k = [opts.FilterHeight(), opts.FilterWidth()]
-            layer.add(f"{code} → {aten}", formula_cost(aten, (Shaped(x), k), Shaped(out)))  # type: ignore[arg-type]
+            layer.add(f"{code} → {aten}", formula_cost(aten, (meta_tensor(x), k), meta_tensor(out)))  # type: ignore[arg-type]
             layer.field_rule = "window"
             layer.window = ((k[0], k[1]), (opts.StrideH(), opts.StrideW()), (1, 1))
         elif code in ATEN:
             aten = ATEN[code]
             layer.add(
                 f"{code} → {aten}",
-                formula_cost(aten, tuple(Shaped(s) if s else None for s in shapes), Shaped(out)),
+                formula_cost(aten, tuple(meta_tensor(s) if s else None for s in shapes), meta_tensor(out)),
             )
             _field_rule(layer, code, x, out, ins, graph)
         else:
@@ -143,7 +143,7 @@ def cost(
     fused = getattr(opts, "FusedActivationFunction", None)
     if fused is not None and fused() in _FUSED:
         aten = _FUSED[fused()]
-        layer.add(f"fused activation → {aten}", formula_cost(aten, (), Shaped(out)))
+        layer.add(f"fused activation → {aten}", formula_cost(aten, (), meta_tensor(out)))
 
 
 def _field_rule(
@@ -184,10 +184,10 @@ def _transpose_conv(layer: LayerRecord, opts: Any, shapes: list[Any], out: list[
     xc, oc = to_nchw(x), to_nchw(out)
     k, s = [w[1], w[2]], [opts.StrideH(), opts.StrideW()]
     begin = [(s[i] * (xc[2 + i] - 1) + k[i] - oc[2 + i]) // 2 for i in range(2)]  # type: ignore[index]
-    bias = Shaped([w[0]]) if len(shapes) > 3 and shapes[3] is not None else None
-    args = (Shaped(xc), Shaped([w[3], w[0], k[0], k[1]]), bias, s, begin, [1, 1], True, [0, 0], 1)  # type: ignore[arg-type]
+    bias = meta_tensor([w[0]]) if len(shapes) > 3 and shapes[3] is not None else None
+    args = (meta_tensor(xc), meta_tensor([w[3], w[0], k[0], k[1]]), bias, s, begin, [1, 1], True, [0, 0], 1)  # type: ignore[arg-type]
     layer.kind = "transposed_conv"
     layer.field_rule = "unknown"
     layer.input_shape = xc
     layer.inputs = [str(t) for t in layer.inputs[-1:]] if layer.inputs else []
-    layer.add("TRANSPOSE_CONV → aten.convolution", formula_cost("aten.convolution", args, Shaped(oc)))
+    layer.add("TRANSPOSE_CONV → aten.convolution", formula_cost("aten.convolution", args, meta_tensor(oc)))
