@@ -250,3 +250,23 @@ def test_inference_mode_decomposes_composite_ops() -> None:
     assert inside.status == outside.status == "complete"
     assert inside.totals == outside.totals
     assert outside.totals["macs"] == 2 * (4 * 6 * 5 + 4 * 5 * 4 + 4 * 4 * 5)
+
+
+def test_compiled_submodule_runs_eagerly_without_dynamo_seeing_the_profiler() -> None:
+    class Inner(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.compile(nn.Linear(4, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x).relu()
+
+    from torch._dynamo.utils import counters
+
+    frames = dict(counters["frames"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = profile(Inner(), (4,), batch=2)
+    assert r.status == "complete" and r.totals["macs"] == 2 * 4 * 3
+    assert dict(counters["frames"]) == frames  # dynamo compiled nothing: the count ran eagerly
+    assert not [w for w in caught if "global hooks" in str(w.message)]  # no warning about our hooks
