@@ -132,3 +132,12 @@ def test_report_counts_in_eval_mode_and_warns_about_another_models_run(capsys, t
     captured = capsys.readouterr()
     assert "warning" not in captured.err  # the run of the very checkpoint reported
     assert json.loads(captured.out)["summary"]["training"] is True
+
+
+def test_the_totals_line_names_the_axes_it_knows(capsys, nlp_target: str) -> None:
+    assert (
+        main(["summary", nlp_target, "--input", "long:16", "--input", "bool:16", "--format", "markdown"]) == 0
+    )
+    assert "Input (N first): (1, 16), (1, 16)" in capsys.readouterr().out
+    assert main(["summary", "kws_cnn", "--format", "markdown"]) == 0
+    assert "Input (N, C, H, W): (1, 1, 34, 13)" in capsys.readouterr().out
