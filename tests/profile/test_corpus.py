@@ -6,8 +6,8 @@ and 3:
 
 - MACs equal PyTorch's `FlopCounterMode` / 2 wherever it counts the op: run on real tensors with autograd
   on, attention on its math backend and, for recurrent layers, oneDNN off (so the fused CPU kernels it
-  cannot see run as the matrix products it counts); it counts no ``mv``/``dot``, so those are left out
-  of our side of the comparison;
+  cannot see run as the matrix products it counts); it counts no ``mv``/``dot``/``bilinear``, so those
+  are left out of our side of the comparison;
 - params equal the unique `parameters()` sum;
 - every count is the same in the four inference modes (no dependence on the kernel, the device or the
   autograd mode);
@@ -75,12 +75,12 @@ def oracle_macs(entry: Entry, model: nn.Module, batch: int, training: bool) -> i
 
 
 def _uncounted_by_oracle(report: Any) -> int:
-    """Our multiplications in ops FlopCounterMode has no entry for (matrix-vector and dot products)."""
+    """Our multiplications in ops FlopCounterMode has no entry for (mv, dot, F.bilinear)."""
     return sum(
         values[1]
         for node in report.nodes.values()
         for op, values in node.ops.items()
-        if op in ("aten.mv", "aten.dot")
+        if op in ("aten.mv", "aten.dot", "F.bilinear")
     )
 
 

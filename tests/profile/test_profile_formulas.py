@@ -131,3 +131,21 @@ def test_interpolation_is_counted_as_other_ops() -> None:
     assert up["status"] == "complete"
     assert up["output_shape"] == [2, 4, 14, 14]
     assert up["other_ops"] == 7 * 2 * 4 * 14 * 14 and up["macs"] == 0
+
+
+def test_bilinear_index_add_and_random_numbers() -> None:
+    # y_k = x1ᵀ·(W_k·x2) + b_k per row: W_k·x2 (in1·in2 products), then the dot product with x1 (in1)
+    r = profile(nn.Bilinear(4, 3, 2), [(4,), (3,)], batch=5)
+    t = r.totals
+    assert r.status == "complete"
+    assert t["mults"] == 5 * 2 * (4 * 3 + 4)
+    assert (t["acc_adds"], t["bias_adds"]) == (5 * 2 * (4 * 2 + 3), 5 * 2)
+
+    class Scatter(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            idx = torch.tensor([0, 0, 1])
+            noise = torch.randn_like(x)  # one op per element, like bernoulli
+            return torch.zeros(x.shape[0], 2, x.shape[2]).index_add_(1, idx, x + noise)
+
+    s = profile(Scatter(), (3, 4), batch=2, device="real")
+    assert s.status == "complete" and s.totals["other_ops"] == 24 + 24 + 24  # randn_like, add, index_add_

@@ -232,13 +232,41 @@ def test_unbatched_input_is_not_a_batch() -> None:
 
 
 def test_inference_mode_decomposes_composite_ops() -> None:
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).eval()
+    # under inference_mode PyTorch hands over aten.matmul, aten.einsum, aten.softmax … undecomposed
+    class Mix(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(6, 5))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.matmul(x, self.w)  # (N, 4, 5)
+            s = torch.einsum("nlc,nmc->nlm", y, y).softmax(-1)
+            return F.dropout(s @ y, 0.1, training=False).flatten(1).sum(-1)
+
+    model = Mix()
     with torch.inference_mode():
-        inside = profile(model, (3, 8, 8))
-    assert inside.status == "complete" and inside.totals == profile(model, (3, 8, 8)).totals
-    x = torch.randn(2, 3, 8, 8)
-    with torch.inference_mode():
-        assert F.linear(x.flatten(1)[:, :4], torch.ones(2, 4)).shape == (
-            2,
-            2,
-        )  # the case PyTorch leaves whole
+        inside = profile(model, (4, 6), batch=2)
+    outside = profile(model, (4, 6), batch=2)
+    assert inside.status == outside.status == "complete"
+    assert inside.totals == outside.totals
+    assert outside.totals["macs"] == 2 * (4 * 6 * 5 + 4 * 5 * 4 + 4 * 4 * 5)
+
+
+def test_compiled_submodule_runs_eagerly_without_dynamo_seeing_the_profiler() -> None:
+    class Inner(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.compile(nn.Linear(4, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x).relu()
+
+    from torch._dynamo.utils import counters
+
+    frames = dict(counters["frames"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = profile(Inner(), (4,), batch=2)
+    assert r.status == "complete" and r.totals["macs"] == 2 * 4 * 3
+    assert dict(counters["frames"]) == frames  # dynamo compiled nothing: the count ran eagerly
+    assert not [w for w in caught if "global hooks" in str(w.message)]  # no warning about our hooks

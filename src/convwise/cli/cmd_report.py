@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 HELP = "Write a self-contained HTML report: sortable layer table, cost charts, what-if, training curves."
 DESCRIPTION = (
-    "Profile TARGET (a zoo name, path/to/file.py:factory or package.module:factory) and write one HTML "
+    "Profile TARGET (a zoo name, path/to/file.py:factory, package.module:factory, or a training checkpoint "
+    "or run folder) in eval mode (--train: training mode) and write one HTML "
     "file that needs no network: the per-layer summary table (sortable; click a layer for the derivation "
     "of its numbers), MACs and parameters by layer and by layer type, the what-if comparison with the "
     "convolutions made separable / grouped, and with --run RUN_DIR the learning curves and confusion "
@@ -35,15 +37,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="PATH", help="the HTML file to write (default: NAME-report.html)"
     )
     parser.add_argument("--json", action="store_true", help="also print the report's data as JSON")
+    parser.add_argument(
+        "--train", action="store_true", help="count in training mode (default: eval mode, inference costs)"
+    )
+
+
+def _run_model(run_dir: str) -> tuple[str, dict[str, Any]] | None:
+    """(model name, builder config) a training run was made with: its checkpoint's, else results.json's."""
+    import json
+    from pathlib import Path
+
+    from convwise.core import ConfigError
+    from convwise.models import read_checkpoint
+
+    try:
+        spec = read_checkpoint(run_dir).get("model") or {}
+        return str(spec.get("name")), dict(spec.get("config") or {})
+    except ConfigError:
+        pass
+    for name in ("results.json", "config.json"):
+        path = Path(run_dir) / name
+        if path.is_file():
+            model = json.loads(path.read_text(encoding="utf-8")).get("model")
+            if isinstance(model, str):
+                return model, {}
+    return None
+
+
+def run_mismatch(run_dir: str, target: str, loaded: Any) -> str | None:
+    """Why the run at `run_dir` is of another model than TARGET (None: the same, or not recorded)."""
+    found = _run_model(run_dir)
+    if found is None:
+        return None
+    name, config = found
+    names = {target, loaded.name, str(loaded.checkpoint) if loaded.checkpoint else target}
+    if name not in names and name.rpartition(":")[2] != loaded.name:
+        return f"the run trained {name!r}, the report is of {loaded.name!r}"
+    differ = {
+        k: (v, loaded.config[k]) for k, v in config.items() if k in loaded.config and loaded.config[k] != v
+    }
+    if differ:
+        pairs = ", ".join(f"{k}={a!r} in the run, {b!r} here" for k, (a, b) in sorted(differ.items()))
+        return f"the run's {name!r} was built with other settings ({pairs})"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the report."""
-    from convwise.cli.cmd_diagram import load
-    from convwise.cli.common import print_json
+    import sys
+
+    from convwise.cli.common import load_target_args, print_json
     from convwise.viz.report import DEFAULT_WHATIF, write_report
 
-    model, name, shape = load(args)
+    loaded, shape = load_target_args(args)
+    model, name = loaded.model, loaded.name
+    model.train(bool(args.train))  # counted in eval mode like `summary`, unless --train
+    if args.run is not None:
+        why = run_mismatch(args.run, args.target, loaded)
+        if why:
+            print(
+                f"convwise: warning: --run {args.run} belongs to a different model: {why}; its curves are "
+                "shown beside another model's counts.",
+                file=sys.stderr,
+            )
     path = args.output or f"{name}-report.html"
     data = write_report(
         model,

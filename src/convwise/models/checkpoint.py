@@ -13,7 +13,17 @@ import torch
 from convwise.core.errors import ConfigError, config_error
 
 FORMAT = "convwise-checkpoint/1"
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
 RESUME_FORMAT = "convwise-resume/1"
+
+
+def is_checkpoint_path(source: str) -> bool:
+    """True when `source` names a checkpoint (an existing file, a .pt/.pth name, or a run folder holding
+    best.pt / last.pt) rather than a TARGET."""
+    path = Path(source)
+    if path.is_dir():  # a training run directory holding best.pt / last.pt
+        return any((path / name).is_file() for name in ("best.pt", "last.pt"))
+    return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file()
 
 
 def read_checkpoint(path: str | Path, *, expected_format: str = FORMAT) -> dict[str, Any]:
@@ -81,4 +91,12 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     return model, info
 
 
-__all__ = ["FORMAT", "RESUME_FORMAT", "build_model", "load_checkpoint", "read_checkpoint"]
+__all__ = [
+    "CHECKPOINT_SUFFIXES",
+    "FORMAT",
+    "RESUME_FORMAT",
+    "build_model",
+    "is_checkpoint_path",
+    "load_checkpoint",
+    "read_checkpoint",
+]

@@ -11,8 +11,6 @@ from torch import nn
 
 from convwise.core.errors import ConfigError, config_error
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth")
-
 
 @dataclass
 class Source:
@@ -40,18 +38,6 @@ def _one_line(exc: ConfigError) -> ConfigError:
     return ConfigError(text)
 
 
-def is_checkpoint_path(source: str) -> bool:
-    """True when `source` names a checkpoint (an existing file, or a .pt/.pth name) rather than a TARGET."""
-    from convwise.formats.load import is_model_file
-
-    path = Path(source)
-    if is_model_file(source):  # .onnx / .keras / .tflite: read by `convwise summary`, not a checkpoint
-        return False
-    if path.is_dir():  # a training run directory holding best.pt / last.pt
-        return any((path / name).is_file() for name in ("best.pt", "last.pt"))
-    return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file()
-
-
 def load_source(source: str, *, input_shape: tuple[int, ...] | None = None, **config: Any) -> Source:
     """Resolve a checkpoint path or a TARGET to a model in eval mode.
 
@@ -71,28 +57,16 @@ def load_source(source: str, *, input_shape: tuple[int, ...] | None = None, **co
     """
     if not isinstance(source, str) or not source.strip():
         raise config_error("`source` must be a checkpoint path or a TARGET.", source=source)
-    if is_checkpoint_path(source):
-        path = Path(source)
-        if not path.exists():
-            raise config_error("Checkpoint `path` does not exist.", path=source)
-        from convwise.models.checkpoint import load_checkpoint
-
-        try:
-            model, info = load_checkpoint(path)
-        except ConfigError as exc:
-            raise _one_line(exc) from exc
-        shape = input_shape or tuple(int(d) for d in info.get("input_shape") or ()) or None
-        name = str((info.get("model") or {}).get("name", path.stem))
-        return Source(model.eval(), name, shape, path, info)
-
     from convwise.models import resolve_target
 
     try:
-        loaded = resolve_target(source, **config)
+        loaded = resolve_target(source, **config)  # the one TARGET resolution: checkpoints included
     except ConfigError as exc:
         raise _one_line(exc) from exc
     shape = input_shape or loaded.input_shape
-    return Source(loaded.model.eval(), loaded.name, tuple(shape) if shape else None, None, {})
+    return Source(
+        loaded.model.eval(), loaded.name, tuple(shape) if shape else None, loaded.checkpoint, loaded.info
+    )
 
 
 def require_input_shape(src: Source) -> tuple[int, ...]:

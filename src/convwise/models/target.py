@@ -1,11 +1,12 @@
-"""Resolve a TARGET — zoo name, `path/to/file.py:factory` or `package.module:factory` — to a model."""
+"""Resolve a TARGET — zoo name, `path/to/file.py:factory`, `package.module:factory`, or a training
+checkpoint / run folder — to a model. `resolve_target` is the one entry point every command uses."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,40 @@ from convwise.core import ConfigError, config_error
 class LoadedModel:
     """A model resolved from a TARGET, with its name and default input shape (C, H, W) when known.
 
-    For a model file (`.onnx`, `.keras`, `.tflite`, resolved with `files=True`) `model` is None and
-    `file` is its path: `convwise.formats.summarize_file` reads it.
+    Attributes:
+        model: the module (a checkpoint's in eval mode, with its weights; otherwise freshly built).
+        name: zoo name, factory name, or the model a checkpoint names.
+        input_shape: one sample's input shape, when the target declares it.
+        config: the builder configuration.
+        zoo: built from the zoo by name.
+        checkpoint: the checkpoint file or run folder loaded (None for fresh weights).
+        info: the checkpoint dict without weights (dataset, normalisation, metrics …), {} otherwise.
     """
 
     model: nn.Module | None
     name: str
-    input_shape: tuple[int, int, int] | None
+    input_shape: tuple[int, ...] | None
     config: dict[str, Any]
     zoo: bool
+    checkpoint: Path | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    #: A model file (.onnx, .keras, .tflite, resolved with `files=True`): `model` is None and
+    #: `convwise.formats.summarize_file` reads the file.
     file: Path | None = None
+
+
+def _from_checkpoint(target: str) -> LoadedModel:
+    from convwise.models.checkpoint import load_checkpoint
+
+    path = Path(target)
+    if not path.exists():
+        raise config_error("Checkpoint `path` does not exist.", path=target)
+    model, info = load_checkpoint(path)
+    spec = info.get("model") or {}
+    shape = tuple(int(d) for d in info.get("input_shape") or ()) or None
+    return LoadedModel(
+        model, str(spec.get("name", path.stem)), shape, dict(spec.get("config") or {}), False, path, info
+    )
 
 
 def _import_file(path: Path, target: str) -> Any:
@@ -51,13 +76,15 @@ def _import_file(path: Path, target: str) -> Any:
 def resolve_target(target: str, *, files: bool = False, **config: Any) -> LoadedModel:
     """Resolve TARGET to a model.
 
-    A model file (`.onnx`, `.keras`, `.tflite`) is accepted when `files` is True (commands that count
-    from a file: `summary`); elsewhere it is a one-line error saying which commands read it.
+    A model file (`.onnx`, `.keras`, `.tflite`) is accepted when `files` is True (`convwise summary`,
+    which reads it with `convwise.formats`); elsewhere it is a one-line error saying so.
 
-    A zoo name builds the registered model with `config`. `file.py:factory` and `pkg.module:factory`
-    import the module and call `factory(**config)` (a class, a function, or an `nn.Module` instance used
-    as is). The factory's module may define `INPUT_SHAPE = (C, H, W)`; the model may carry
-    `input_shape` too.
+    A checkpoint file (.pt/.pth, `convwise-checkpoint/1`) or a training run folder (its best.pt, else
+    last.pt) rebuilds the model it names with its weights, in eval mode (`config` is ignored: the
+    checkpoint records its own). A zoo name builds the registered model with `config`. `file.py:factory`
+    and `pkg.module:factory` import the module and call `factory(**config)` (a class, a function, or an
+    `nn.Module` instance used as is). The factory's module may define `INPUT_SHAPE = (C, H, W)`; the
+    model may carry `input_shape` too.
 
     Raises:
         ConfigError: unknown name, missing file/module/attribute, factory raising, not an `nn.Module`.
@@ -69,20 +96,23 @@ def resolve_target(target: str, *, files: bool = False, **config: Any) -> Loaded
             "`target` must be a zoo name, path/to/file.py:factory or package.module:factory.", target=target
         )
     from convwise.formats.load import is_model_file
+    from convwise.models.checkpoint import is_checkpoint_path
 
-    if is_model_file(target) and ":" not in Path(target).name:
+    if is_model_file(target):
         if config:
             raise config_error("A model file takes no `--config`.", target=target, config=config)
         if not files:
             raise config_error(
                 "A model file is read by `convwise summary`; this command needs a PyTorch model (a zoo "
-                "name, path/to/file.py:factory or package.module:factory).",
+                "name, path/to/file.py:factory, package.module:factory or a checkpoint).",
                 target=target,
             )
         path = Path(target)
         if not path.is_file():
             raise config_error("The model file does not exist.", path=target)
-        return LoadedModel(None, path.name, None, {}, False, path)
+        return LoadedModel(None, path.name, None, {}, False, file=path)
+    if is_checkpoint_path(target):
+        return _from_checkpoint(target)
     _ensure_loaded()
     if ":" not in target:
         if target.endswith(".py"):

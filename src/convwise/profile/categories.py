@@ -22,6 +22,12 @@ ARITHMETIC: tuple[str, ...] = (
     "sqrt", "rsqrt", "pow", "abs", "maximum", "minimum", "addcmul", "addcdiv", "reciprocal", "square",
     "erf", "sin", "cos", "lerp", "where", "masked_fill", "masked_fill_", "native_dropout", "bernoulli_",
     "bernoulli", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "sign", "floor", "ceil", "round",
+    "randn", "randn_like", "rand", "rand_like", "normal", "normal_", "uniform_",
+)  # fmt: skip
+#: Accumulation into indexed positions (index_add, scatter_add …): one op per source element.
+ACCUMULATE: tuple[str, ...] = (
+    "index_add", "index_add_", "scatter_add", "scatter_add_", "scatter_reduce", "scatter_reduce_",
+    "index_reduce", "index_reduce_",
 )  # fmt: skip
 #: Softmax and its relatives: one op per output element, mixing along one axis.
 SOFTMAX: tuple[str, ...] = ("_softmax", "_safe_softmax", "_log_softmax")

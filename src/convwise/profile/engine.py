@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -85,7 +86,9 @@ def _eager() -> Iterator[None]:
     if dynamo is None:
         yield
         return
-    with dynamo.config.patch(disable=True):
+    with dynamo.config.patch(disable=True), warnings.catch_warnings():
+        # a compiled submodule warns that the profiler's global hooks fire for its wrapper too
+        warnings.filterwarnings("ignore", message=r"Using `torch\.compile\(module\)` when there are global")
         yield
 
 

@@ -87,28 +87,31 @@ def _scope(batch: int | None) -> str:
 def conventions(report: Report) -> dict[str, str]:
     """What each number means (shown under the table and stored in the JSON)."""
     return {
-        "macs": "multiplications of conv / linear / matmul / attention (MobileNet's Mult-Adds); "
-        "taps over padding zeros included",
+        "macs": "multiplications of conv / linear / matmul / attention / recurrent layers (MobileNet's "
+        "Mult-Adds), costed from the call whichever kernel runs it; taps over padding zeros included",
         "flops": "mults + adds of those same ops (accumulation + bias additions)",
         "other_ops": "normalisation 2/element, activations and element-wise 1/element, max pool k−1 "
         "and average pool k per output element, mean 1 per input element, interpolation its weights' "
-        "products and additions per output element; never in MACs",
+        "products and additions per output element, dropout 1/element in training, recurrent gates "
+        "(LSTM 13·H, GRU 10·H, RNN 2·H per token), attention scaling and softmax; never in MACs",
         "params": "unique parameters (a shared one counted once)"
         + ("; Keras view: + BatchNorm running mean/variance" if report.keras else ""),
         "trainable_params": "parameters with requires_grad",
         "non_trainable_params": "frozen parameters"
         + (" + BatchNorm running mean/variance (Keras view)" if report.keras else ""),
         "buffers": "elements of registered buffers (BatchNorm statistics, counters, …)",
-        "bytes": f"SPEC §2 memory at {report.dtype} (floating tensors at its element size): weight_bytes = "
-        "parameters the layer owns (unique, counted once; buffers not included); input_bytes / "
-        "output_bytes = the module's tensor inputs / outputs summed over its calls; bytes_moved = "
-        "weights + inputs + outputs; arithmetic_intensity = flops / bytes_moved. A folded row shows its "
-        "own input/output but moves the sum over the layers inside it (a composite conv: Σ over "
-        "stages, as convwise.core.layer_cost). Totals: weights of the unique parameters + activations "
-        "summed over the leaf layers = the traffic if every layer reads its input and writes its "
-        "output once (functional ops outside leaf modules not included)",
+        "bytes": (
+            f"memory (docs/cost-model.md) at {report.dtype} (floating tensors at its element size): "
+            "weight_bytes = parameters the layer owns (unique, counted once; buffers not included); "
+            "input_bytes / output_bytes = the module's tensor inputs / outputs summed over its calls; "
+            "bytes_moved = weights + inputs + outputs; arithmetic_intensity = flops / bytes_moved. A folded "
+            "row shows its own input/output but moves the sum over the layers inside it (a composite conv: Σ "
+            "over stages, as convwise.core.layer_cost). Totals: weights of the unique parameters + "
+            "activations summed over the leaf layers = the traffic if every layer reads its input and writes "
+            "its output once (functional ops outside leaf modules not included)"
+        ),
         "receptive_field": "receptive field and jump (H, W) of a layer's output in input pixels, padding "
-        "included: r ← r + d·(k−1)·j, j ← j·s from r = j = 1 (SPEC §2); branches take the largest; "
-        "global = every position mixed (global pooling, flatten → linear): r + (size−1)·j",
+        "included: r ← r + d·(k−1)·j, j ← j·s from r = j = 1 (docs/cost-model.md); branches take the "
+        "largest; global = every position mixed (global pooling, flatten → linear): r + (size−1)·j",
         "counts": _scope(report.batch),
     }

@@ -241,7 +241,8 @@ def footer_lines(report: Report) -> list[str]:
             if report.ran_on == "file"
             else f"run on the real tensors on {report.ran_on}"
         )
-        lines.append(f"Input (N, C, H, W): {shapes} · {where} · status: {report.status}")
+        axes = "N, C, H, W" if all(len(x) == 4 for x in report.input_shapes) else "N first"
+        lines.append(f"Input ({axes}): {shapes} · {where} · status: {report.status}")
         if report.fallback:
             lines.append(f"Fallback: {report.fallback}")
         if t["receptive_field"] is not None or t["receptive_field_note"]:

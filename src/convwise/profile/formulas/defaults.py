@@ -16,6 +16,7 @@ from convwise.profile.formulas.conv import (
     spec_conv_formula,
 )
 from convwise.profile.formulas.elementwise import (
+    accumulate_formula,
     avg_pool_formula,
     dropout_formula,
     embedding_bag_formula,
@@ -31,6 +32,7 @@ from convwise.profile.formulas.elementwise import (
 from convwise.profile.formulas.matmul import (
     addmm_formula,
     baddbmm_formula,
+    bilinear_call_formula,
     bmm_formula,
     dot_formula,
     linear_call_formula,
@@ -83,6 +85,8 @@ def _default_ops() -> dict[str, Formula]:
     for name in cat.VECTOR_NORMS:
         table[f"aten.{name}"] = vector_norm_formula
     table["aten._weight_norm_interface"] = weight_norm_formula
+    for name in cat.ACCUMULATE:
+        table[f"aten.{name}"] = accumulate_formula
     table["aten.col2im"] = col2im_formula
     table["aten._embedding_bag"] = embedding_bag_formula
     table["aten._embedding_bag_forward_only"] = embedding_bag_formula
@@ -91,7 +95,10 @@ def _default_ops() -> dict[str, Formula]:
 
 def _functions() -> dict[Any, tuple[str, Formula]]:
     vf = torch._C._VariableFunctions
-    out: dict[Any, tuple[str, Formula]] = {F.linear: ("F.linear", linear_call_formula)}
+    out: dict[Any, tuple[str, Formula]] = {
+        F.linear: ("F.linear", linear_call_formula),
+        F.bilinear: ("F.bilinear", bilinear_call_formula),
+    }
     for d in (1, 2, 3):
         out[getattr(vf, f"conv{d}d")] = (f"F.conv{d}d", conv_call_formula)
         out[getattr(vf, f"conv_transpose{d}d")] = (f"F.conv_transpose{d}d", conv_transpose_call_formula)

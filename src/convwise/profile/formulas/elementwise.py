@@ -107,6 +107,12 @@ def weight_norm_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any)
     return OpCost(other_ops=3 * numel(args[0]), category="other")
 
 
+def accumulate_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
+    """index_add / scatter_add / … (self, dim, index, source): one op per source element."""
+    source = args[3] if len(args) > 3 else kwargs.get("source", kwargs.get("src"))
+    return OpCost(other_ops=numel(source) if source is not None else 0, category="other")
+
+
 def embedding_bag_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
     """aten._embedding_bag(weight, indices, offsets, scale_grad, mode, sparse, per_sample_weights, …).
 

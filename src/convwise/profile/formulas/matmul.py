@@ -75,6 +75,20 @@ def linear_call_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any)
     return _linear(in_features, out_features, rows, a["bias"] is not None)
 
 
+def bilinear_call_formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCost:
+    """F.bilinear(x1 (…, in1), x2 (…, in2), weight (out, in1, in2), bias): y_k = x1ᵀ·(W_k·x2) + b_k.
+
+    Per row and output: W_k·x2 is a linear layer in2 → in1, then a dot product with x1 (in1 products,
+    in1 − 1 additions), then the bias.
+    """
+    a = bind(("input1", "input2", "weight", "bias"), {"bias": None}, args, kwargs)
+    o, in1, in2 = shape_of(a["weight"])
+    rows = numel(a["input1"]) // in1 if in1 else 0
+    inner = _linear(in2, in1, rows * o, False)
+    dot = _linear(in1, 1, rows * o, a["bias"] is not None)
+    return inner + dot
+
+
 def attention_cost(bt: int, lq: int, s: int, e: int, ev: int, *, masked: bool, dropout: bool) -> OpCost:
     """Q·Kᵀ and softmax·V: `bt` heads (× batch) of `lq` queries, `s` keys, widths `e` (Q, K), `ev` (V)."""
     mults = bt * lq * s * (e + ev)
