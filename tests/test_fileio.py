@@ -37,3 +37,52 @@ def test_atomic_path_keeps_the_suffix_for_tools_that_pick_a_format_by_it(tmp_pat
         tmp.write_bytes(b"onnx")
         assert not path.exists()  # nothing visible until the block completes
     assert path.read_bytes() == b"onnx" and not tmp.exists()
+
+
+def test_an_os_error_on_the_write_is_one_write_error_and_leaves_no_folder(tmp_path) -> None:
+    import errno
+
+    from convwise.core.errors import WriteError
+
+    path = tmp_path / "new" / "deeper" / "out.txt"
+    with pytest.raises(WriteError) as info, atomic_file(path, "w"):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # what write(2) says on a full disk
+    assert str(info.value) == f"cannot write {path}: No space left on device"
+    assert list(tmp_path.iterdir()) == []  # neither the temporary file nor the folders made for it
+
+
+def test_an_os_error_about_another_file_is_not_blamed_on_the_output(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "out.onnx"):
+        open(tmp_path / "missing-input.bin", "rb")  # noqa: SIM115
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_device_is_written_in_place_never_replaced(tmp_path) -> None:
+    from convwise.core.errors import WriteError
+
+    link = tmp_path / "full.txt"
+    link.symlink_to("/dev/full")
+    with pytest.raises(WriteError, match=r"cannot write .*full\.txt: No space left on device"):
+        atomic_write_text("x" * 100_000, link)
+    assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    null = tmp_path / "null.txt"
+    null.symlink_to("/dev/null")
+    atomic_write_text("discarded", null)
+    assert null.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["full.txt", "null.txt"]
+
+
+def test_paths_below_a_file_and_folders_are_named(tmp_path) -> None:
+    from convwise.core.errors import WriteError
+    from convwise.fileio import make_folder, new_folder
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WriteError, match=r"cannot write .*file/a/b\.txt: .*file is a file, not a folder$"):
+        atomic_write_text("x", tmp_path / "file" / "a" / "b.txt")
+    with pytest.raises(WriteError, match=r"cannot write .*/file: it is a file, not a folder$"):
+        make_folder(tmp_path / "file")
+    with pytest.raises(WriteError, match=r"cannot write .*/sub: it is a folder$"):
+        atomic_write_text("x", make_folder(tmp_path / "sub"))
+    with pytest.raises(RuntimeError), new_folder(tmp_path / "run" / "1") as run:
+        atomic_write_text("{}", run / "config.json")
+        raise RuntimeError("the run cannot start")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "sub"]

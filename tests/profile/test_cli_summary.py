@@ -144,8 +144,8 @@ def test_output_file(tmp_path: Path, capsys, user_file: Path) -> None:
     [
         ("missing.py:build", [], r"The target file does not exist\..*missing\.py"),
         ("{file}:nope", [], r"has no attribute `nope`"),
-        ("{file}:broken", [], r"The factory raised RuntimeError: no weights here"),
-        ("{file}:not_a_module", [], r"must return a torch\.nn\.Module.*returned='int'"),
+        ("{file}:broken", [], r"The factory `.*:broken` raised RuntimeError: no weights here"),
+        ("{file}:not_a_module", [], r"must return a torch\.nn\.Module; it returned an int: 42"),
         (
             "{file}:build",
             ["--input", "4x32x32"],

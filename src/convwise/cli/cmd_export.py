@@ -52,6 +52,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
+def drop_text(drop: float) -> str:
+    """An accuracy change (fraction) in words: 'drop 0.06 points', 'gain 0.10 points', 'no change'.
+
+    >>> drop_text(0.0006), drop_text(-0.001), drop_text(0.0)
+    ('drop 0.06 points', 'gain 0.10 points', 'no change')
+    """
+    points = round(100 * drop, 2)
+    if points == 0:
+        return "no change"
+    return f"{'drop' if points > 0 else 'gain'} {abs(points):.2f} points"
+
+
 def run(args: argparse.Namespace) -> int:
     """Export, verify, print the report; exit 1 when the fp32 file disagrees with PyTorch."""
     from convwise.cli.common import target_config
@@ -94,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  accuracy {name:<18} {acc:.2%}")
     if "pytorch" in report.accuracy and report.quantize:
         drop = report.accuracy["pytorch"] - report.accuracy[f"{report.format}-int8-{report.quantize}"]
-        print(f"  int8 accuracy drop vs PyTorch: {100 * drop:+.2f} points")
+        print(f"  int8 accuracy vs PyTorch: {drop_text(drop)}")
     for note in report.notes:
         print(f"  note: {note}")
     if not report.ok:

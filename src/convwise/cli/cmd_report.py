@@ -82,6 +82,18 @@ def run_mismatch(run_dir: str, target: str, loaded: Any) -> str | None:
     return None
 
 
+def _check_whatif(kind: str) -> None:
+    """A `--whatif` value the what-if rewriter accepts, checked before the model is built."""
+    from convwise.core import ConfigError, config_error
+    from convwise.models.whatif import parse_rewrite
+
+    try:
+        parse_rewrite(kind)
+    except ConfigError:
+        rule = "`--whatif` must be separable, grouped:G or grouped-separable:G (G a positive integer)."
+        raise config_error(rule, whatif=kind) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and write the report."""
     import sys
@@ -89,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     from convwise.cli.common import load_target_args, print_json
     from convwise.viz.report import DEFAULT_WHATIF, write_report
 
+    for kind in args.whatif or ():
+        _check_whatif(kind)
     loaded, shape = load_target_args(args)
     model, name = loaded.model, loaded.name
     model.train(bool(args.train))  # counted in eval mode like `summary`, unless --train

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from convwise import __version__
 
@@ -45,9 +46,16 @@ def _load(name: str) -> ModuleType | None:
         raise
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (`convwise CMD: error: … (see convwise CMD --help)`), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per available command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="convwise",
         description="Efficient convolutions: every variant as a layer, and its exact cost, explained.",
     )

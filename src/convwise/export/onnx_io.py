@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import re
+import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -99,16 +100,15 @@ def export_onnx(
     _require("onnx")
     _require("onnxscript")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
     model.eval()
     example = torch.randn(2, *input_shape)  # batch 2: a batch of 1 would be specialised away
     try:
-        with _quiet(), atomic_path(path) as tmp:
-            torch.onnx.export(
+        with _quiet():
+            program = torch.onnx.export(
                 model,
                 (example,),
-                str(tmp),
+                None,  # converted in memory: a file that cannot be written is not the model's fault
                 dynamo=True,
                 external_data=False,
                 opset_version=opset,
@@ -124,6 +124,8 @@ def export_onnx(
         ) from exc
     finally:
         model.train(was_training)
+    with _quiet(), atomic_path(path) as tmp:
+        program.save(str(tmp), external_data=False)
     return path
 
 
@@ -206,37 +208,36 @@ def quantize(
     from onnxruntime import quantization as q
 
     src, dst = Path(src), Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    pre = dst.with_name(dst.stem + ".preprocessed.onnx")
-    with _quiet(), atomic_path(dst) as out:
+    with (
+        _quiet(),
+        tempfile.TemporaryDirectory(prefix="convwise-quantize-") as scratch,
+        atomic_path(dst) as out,
+    ):
+        pre = Path(scratch) / "preprocessed.onnx"
         try:
             q.shape_inference.quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
             model_in = pre
         except Exception:  # pre-processing is an optimisation; quantise the original when it fails
             model_in = src
-        try:
-            if mode == "dynamic":
-                q.quantize_dynamic(
-                    str(model_in), str(out), weight_type=q.QuantType.QInt8, per_channel=per_channel
-                )
-            else:
-                if calibration is None or len(calibration) == 0:
-                    raise config_error("Static quantisation needs `calibration` images.", calibration=None)
-                data = calibration.numpy() if isinstance(calibration, torch.Tensor) else calibration
-                data = np.ascontiguousarray(data, dtype=np.float32)
-                q.quantize_static(
-                    str(model_in),
-                    str(out),
-                    _Calibration(INPUT_NAME, data, 32),
-                    quant_format=q.QuantFormat.QDQ,
-                    activation_type=q.QuantType.QUInt8,
-                    weight_type=q.QuantType.QInt8,
-                    per_channel=per_channel,
-                    calibrate_method=q.CalibrationMethod.MinMax,
-                )
-        finally:
-            if pre.exists():
-                pre.unlink()
+        if mode == "dynamic":
+            q.quantize_dynamic(
+                str(model_in), str(out), weight_type=q.QuantType.QInt8, per_channel=per_channel
+            )
+        else:
+            if calibration is None or len(calibration) == 0:
+                raise config_error("Static quantisation needs `calibration` images.", calibration=None)
+            data = calibration.numpy() if isinstance(calibration, torch.Tensor) else calibration
+            data = np.ascontiguousarray(data, dtype=np.float32)
+            q.quantize_static(
+                str(model_in),
+                str(out),
+                _Calibration(INPUT_NAME, data, 32),
+                quant_format=q.QuantFormat.QDQ,
+                activation_type=q.QuantType.QUInt8,
+                weight_type=q.QuantType.QInt8,
+                per_channel=per_channel,
+                calibrate_method=q.CalibrationMethod.MinMax,
+            )
     return dst
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,8 +45,16 @@ class ExportReport:
     max_abs_diff: float
     max_abs_logit: float
     fp32_max_abs_diff: float | None = None
+    #: largest spread of PyTorch's outputs across the verification inputs (max - min per output)
+    output_spread: float = 0.0
     accuracy: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def informative(self) -> bool:
+        """True when the check could fail: PyTorch's outputs vary across the inputs by more than 10x
+        the tolerance (else an export that ignored its input would agree as well)."""
+        return self.output_spread > 10 * FP32_TOLERANCE * (1.0 + self.max_abs_logit)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +66,7 @@ class ExportReport:
         """JSON form."""
         out = asdict(self)
         out["ok"] = self.ok
+        out["informative"] = self.informative
         out["fp32_tolerance"] = FP32_TOLERANCE * (1.0 + self.max_abs_logit)
         return out
 
@@ -120,6 +130,35 @@ def _torch_accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) ->
     return correct / max(len(x), 1)
 
 
+def calibrate_batchnorm(model: torch.nn.Module, inputs: torch.Tensor) -> int:
+    """Set every BatchNorm's running statistics to those of `model` on `inputs`; returns how many.
+
+    For fresh weights: PyTorch's initial statistics (mean 0, variance 1) let activations shrink layer
+    after layer, so a deep net's output hardly depends on its input and a verification proves nothing.
+    The model is left in eval mode.
+
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2))
+    >>> calibrate_batchnorm(net, torch.randn(8, 1, 4, 4) * 5 + 3), net.training
+    (1, False)
+    >>> bool(net[1].running_var.min() > 1.5)  # no longer the initial 1.0
+    True
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches
+    model.train()
+    with torch.no_grad():
+        for i in range(0, len(inputs), 32):
+            model(inputs[i : i + 32])
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    model.eval()
+    return len(norms)
+
+
 def export_model(
     src: Source,
     output: str | Path,
@@ -163,8 +202,17 @@ def export_model(
         generator = torch.Generator().manual_seed(0)
         x_verify = torch.randn(verify_samples, *shape, generator=generator)
         verify_inputs = f"{verify_samples} random N(0,1) inputs (fresh weights: no data set)"
+        if src.checkpoint is None:  # fresh weights: make the output depend on the input (exported so)
+            model = copy.deepcopy(model)
+            if calibrate_batchnorm(model, x_verify):
+                notes.append(
+                    "fresh weights: BatchNorm statistics set from the random inputs (exported so), "
+                    "so that the output depends on the input and the check can fail"
+                )
     with torch.inference_mode():
-        max_logit = float(model(x_verify).abs().max())
+        reference = model(x_verify)
+    max_logit = float(reference.abs().max())
+    spread = float((reference.amax(0) - reference.amin(0)).max())
 
     with tempfile.TemporaryDirectory(prefix="convwise-export-") as tmp:
         fp32_path = (
@@ -219,7 +267,7 @@ def export_model(
                         backend.interpreter(output), data.x_test, data.y_test
                     )
             notes.append(f"accuracy on {len(data.y_test)} {data.dataset} test images")
-    return ExportReport(
+    report = ExportReport(
         source=str(src.checkpoint) if src.checkpoint else src.name,
         model=src.name,
         format=fmt,
@@ -232,6 +280,14 @@ def export_model(
         max_abs_diff=diff,
         max_abs_logit=max_logit,
         fp32_max_abs_diff=fp32_diff if quantize else None,
+        output_spread=spread,
         accuracy=accuracy,
         notes=notes,
     )
+    if not report.informative:
+        report.notes.append(
+            f"the check proves nothing: PyTorch's outputs vary by at most {spread:.3g} across the "
+            f"{len(x_verify)} inputs (the output hardly depends on the input), so an export that ignored "
+            "its input would agree as well"
+        )
+    return report

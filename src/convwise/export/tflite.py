@@ -90,27 +90,28 @@ def export_tflite(
     import litert_torch
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     example = (torch.randn(batch_size, *input_shape),)
     try:
         with _quiet():
             edge = litert_torch.convert(model, example)
-            if quantize is None:
-                with atomic_path(path) as tmp:
-                    edge.export(str(tmp))
-            else:
+            if quantize is not None:
                 from ai_edge_quantizer import quantizer, recipe
 
                 q = quantizer.Quantizer(edge.model_content(), recipe.dynamic_wi8_afp32())
                 result = q.quantize(enable_progress_bar=False, enable_progress_report=False)
-                atomic_write_bytes(bytes(result.quantized_model), path)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise config_error(
             f"The model cannot be converted to TFLite: {type(exc).__name__}: {first}",
             model=type(model).__name__,
         ) from exc
+    # written after the conversion: a file that cannot be written is not the model's fault
+    if quantize is None:
+        with _quiet(), atomic_path(path) as tmp:
+            edge.export(str(tmp))
+    else:
+        atomic_write_bytes(bytes(result.quantized_model), path)
     return path
 
 

@@ -34,10 +34,15 @@ def read_checkpoint(path: str | Path, *, expected_format: str = FORMAT) -> dict[
     """
     path = Path(path)
     if path.is_dir():
-        for name in ("best.pt", "last.pt") if expected_format == FORMAT else ("last.pt",):
-            if (path / name).is_file():
-                path = path / name
-                break
+        names = ("best.pt", "last.pt") if expected_format == FORMAT else ("last.pt",)
+        found = [path / name for name in names if (path / name).is_file()]
+        if not found:
+            raise config_error(
+                f"The folder `path` holds no {' nor '.join(names)}: it is not a convwise run directory "
+                "(give a checkpoint file or the folder `convwise train` wrote).",
+                path=str(path),
+            )
+        path = found[0]
     if not path.is_file():
         raise config_error("Checkpoint `path` does not exist.", path=str(path))
     try:

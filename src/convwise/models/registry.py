@@ -76,11 +76,10 @@ def get_entry(name: str) -> ModelEntry:
 
 def build(name: str, **config: Any) -> nn.Module:
     """Build the registered model `name` with `config` (keyword arguments of its builder)."""
+    from convwise.models.factory import call_factory
+
     entry = get_entry(name)
-    try:
-        return entry.builder(**config)
-    except TypeError as exc:
-        raise config_error(f"Bad configuration for model `{name}`: {exc}.", config=config) from None
+    return call_factory(entry.builder, config, f"model `{name}`")  # type: ignore[no-any-return]
 
 
 def list_models() -> list[ModelEntry]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from convwise.core import ConfigError, config_error
+from convwise.core import config_error
 
 
 @dataclass
@@ -71,6 +71,10 @@ def _import_file(path: Path, target: str) -> Any:
             f"Importing the target file failed: {type(exc).__name__}: {exc}", target=target
         ) from exc
     return module
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def resolve_target(target: str, *, files: bool = False, **config: Any) -> LoadedModel:
@@ -139,17 +143,16 @@ def resolve_target(target: str, *, files: bool = False, **config: Any) -> Loaded
     if isinstance(factory, nn.Module):
         model = factory
     elif callable(factory):
-        try:
-            model = factory(**config)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            raise config_error(f"The factory raised {type(exc).__name__}: {exc}", target=target) from exc
+        from convwise.models.factory import call_factory
+
+        model = call_factory(factory, config, f"`{target}`")
     else:
         raise config_error(f"`{attr}` is neither a factory nor an nn.Module.", target=target)
     if not isinstance(model, nn.Module):
+        shown = repr(model) if len(repr(model)) <= 60 else repr(model)[:57] + "..."
         raise config_error(
-            "The factory must return a torch.nn.Module.", target=target, returned=type(model).__name__
+            f"The factory must return a torch.nn.Module; it returned {_a(type(model).__name__)}: {shown}",
+            target=target,
         )
     shape = getattr(model, "input_shape", None) or getattr(module, "INPUT_SHAPE", None)
     return LoadedModel(model, attr, tuple(shape) if shape else None, dict(config), False)  # type: ignore[arg-type]
