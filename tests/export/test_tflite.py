@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,9 +13,15 @@ from torch import nn
 from convwise.core.errors import MissingDependencyError
 from convwise.export import tflite
 
-needs_extra = pytest.mark.skipif(
-    not tflite.available(), reason="the `tflite` extra (litert-torch) is not installed"
+_skip_without_extra = pytest.mark.skipif(
+    not tflite.available(),
+    reason='the `tflite` extra is not installed (pip install -e ".[tflite,dev]"; .ci/run has a step for it)',
 )
+
+
+def needs_extra(test: Any) -> Any:
+    """Marks a test `tflite` (required in .ci/run's TFLite step) and skips it without the extra."""
+    return pytest.mark.tflite(_skip_without_extra(test))
 
 
 @pytest.mark.skipif(tflite.available(), reason="the `tflite` extra is installed")
