@@ -1,7 +1,7 @@
 """Regenerate the figures of docs/variants.md: one SVG per convolution variant, drawn by `convwise draw`.
 
 Run from the repository root:  python docs/make_figures.py  [--png]
-Every figure is the worked example of SPEC §4 (4×5×5 input, 10 output channels, 3×3 kernel) unless the
+Every figure is the worked example of docs/cost-model.md (4×5×5 input, 10 output channels, 3×3 kernel) unless the
 variant needs another shape to show its point (stride, dilation, depth multiplier, a big layer).
 """
 

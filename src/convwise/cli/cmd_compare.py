@@ -18,7 +18,7 @@ DESCRIPTION = (
     "Cost of the standard convolution and of every cheaper variant for the same input → output mapping "
     "(--input CxHxW, --out C, --kernel K), with each variant's ratio to the standard convolution and "
     "MobileNet's theory 1/Cout + 1/(kh·kw) for depthwise-separable. --explain derives every number; "
-    "--json prints one SPEC layer report per variant. No torch needed."
+    "--json prints one layer report (docs/cost-model.md) per variant. No torch needed."
 )
 
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     comp = comparison_from_args(args)
     if args.json:
-        print_json(comp.to_dict(explain=args.explain))  # shapes stay N, C, H, W (SPEC §3)
+        print_json(comp.to_dict(explain=args.explain))  # shapes stay N, C, H, W (docs/cost-model.md)
         return 0
     con = console()
     render_comparison(con, comp, channels_last=args.channels_last)

@@ -16,7 +16,8 @@ DESCRIPTION = (
     "Exact cost of one convolution layer of KIND (standard, grouped, depthwise, pointwise, separable, "
     "grouped-separable) on an input CxHxW (HxWxC with --channels-last): output shape, parameters, "
     "multiplications, additions (accumulation and bias), MACs, FLOPs and bytes moved. --explain derives "
-    "every number (formula, substituted values, result); --json prints the SPEC report. No torch needed."
+    "every number (formula, substituted values, result); --json prints the layer report "
+    "(docs/cost-model.md). No torch needed."
 )
 
 
@@ -57,7 +58,7 @@ def add_geometry_arguments(parser: argparse.ArgumentParser, *, kernel_help: str)
     )
     parser.add_argument("--batch", metavar="N", default="1", help="batch size N (default: 1)")
     parser.add_argument("--explain", action="store_true", help="derive every number: formula, values, result")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON (SPEC §3)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (docs/cost-model.md)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     spec, shape, batch, dtype = spec_from_args(args)
     cost = layer_cost(spec, shape, batch=batch, dtype=dtype)
     if args.json:
-        print_json(cost.to_dict(explain=args.explain))  # shapes stay N, C, H, W (SPEC §3)
+        print_json(cost.to_dict(explain=args.explain))  # shapes stay N, C, H, W (docs/cost-model.md)
         return 0
     con = console()
     render_cost(con, cost, channels_last=args.channels_last)

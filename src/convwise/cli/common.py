@@ -1,4 +1,17 @@
-"""Helpers shared by the command modules: error reporting, JSON output, input-shape parsing."""
+"""Helpers shared by the command modules: error reporting, JSON output, input-shape parsing.
+
+>>> parse_config(["num_classes=10", "conv='standard'", "name=net"])
+{'num_classes': 10, 'conv': 'standard', 'name': 'net'}
+>>> import contextlib, io
+>>> from convwise.core.errors import WriteError
+>>> err = io.StringIO()
+>>> with contextlib.redirect_stderr(err):
+...     code = report_error(WriteError("out/x.svg", "No space left on device"))
+>>> print(code, err.getvalue(), end="")
+2 convwise: error: cannot write out/x.svg: No space left on device
+>>> report_error(KeyError("a bug")) is None  # bugs keep their traceback
+True
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,18 @@
 
 Every parser raises `ConfigError` naming the flag, the accepted forms and the text received, so the
 command line prints one line and exits 2. Standard library only (and `convwise.core`).
+
+>>> parse_input("3x224x224"), parse_input("224x224x3", channels_last=True), parse_pair("--kernel", "10x4")
+((3, 224, 224), (3, 224, 224), (10, 4))
+>>> parse_padding_arg("same"), parse_padding_arg("1,2,0,1"), parse_dtype("torch.float16")
+('same', (1, 2, 0, 1), 'float16')
+>>> shape_label((1, 10, 3, 3)), parse_positive("--out", "10")
+('N×C×H×W 1×10×3×3', 10)
+>>> try:
+...     parse_input("3x224")
+... except ValueError as exc:
+...     print(str(exc).split(": ")[0], "…", str(exc).split(". ")[-1])
+`--input` must be CxHxW … Received: input='3x224'.
 """
 
 from __future__ import annotations

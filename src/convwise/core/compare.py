@@ -1,4 +1,11 @@
-"""Every variant side by side for one input → output mapping, with ratios to the standard conv."""
+"""Every variant side by side for one input → output mapping, with ratios to the standard conv.
+
+>>> from convwise.core.compare import compare
+>>> comparison = compare((4, 5, 5), 10, 3, groups=2)
+>>> [(v.name, v.cost.counts.mults) for v in comparison.variants]  # doctest: +NORMALIZE_WHITESPACE
+[('standard', 3240), ('grouped (g=2)', 1620), ('depthwise (4→4)', 324), ('pointwise', 1000),
+ ('separable', 684), ('grouped-separable (g=2)', 504)]
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Exact cost of a convolution: parameters, multiplications, additions, MACs, FLOPs, bytes — explained.
 
-Conventions (SPEC §2), for Cin, Cout, groups g, kernel kh×kw and output Ho×Wo, per sample:
+Conventions (docs/cost-model.md), for Cin, Cout, groups g, kernel kh×kw and output Ho×Wo, per sample:
 
 - weight params ``Cout·(Cin/g)·kh·kw``; bias params ``Cout``
 - multiplications ``Cout·Ho·Wo·(Cin/g)·kh·kw`` (taps over padding are counted, as frameworks do)
@@ -9,6 +9,13 @@ Conventions (SPEC §2), for Cin, Cout, groups g, kernel kh×kw and output Ho×Wo
 - bytes: weights, input and output activations at the dtype's width; intensity = FLOPs / bytes moved
 
 All counts are Python ints, so they are exact at any size.
+
+>>> from convwise.core import layer_cost, make_spec
+>>> cost = layer_cost(make_spec("separable", 16, 32, 3, padding="same"), (16, 8, 8))
+>>> cost.counts.params, cost.counts.mults, cost.counts.flops  # both biases (the pytorch policy)
+(704, 41984, 83968)
+>>> [(s.spec.role, s.counts.mults) for s in cost.stages]
+[('depthwise', 9216), ('pointwise', 32768)]
 """
 
 from __future__ import annotations
@@ -87,7 +94,7 @@ class Counts:
         )
 
     def to_dict(self) -> dict[str, int]:
-        """The SPEC §3 count keys (all parameters trainable) plus the parts they are made of."""
+        """The count keys of docs/cost-model.md (all parameters trainable) plus the parts they are made of."""
         return {
             "params": self.params,
             "trainable_params": self.params,
@@ -277,7 +284,7 @@ class LayerCost:
         return "\n".join(e.text() for e in self.explanations)
 
     def to_dict(self, *, explain: bool = False) -> dict[str, Any]:
-        """The SPEC §3 layer report (shapes in N, C, H, W order; all integers exact)."""
+        """The layer report of docs/cost-model.md (shapes in N, C, H, W order; all integers exact)."""
         out: dict[str, Any] = {
             "kind": self.spec.kind,
             "description": self.spec.describe(),

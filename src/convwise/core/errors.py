@@ -2,6 +2,11 @@
 
 Messages name the argument, state the rule and show what was received:
 "`groups` must divide `in_channels`. Received: in_channels=30, groups=4."
+
+>>> issubclass(ConfigError, ValueError), issubclass(MissingDependencyError, ImportError)
+(True, True)
+>>> all(issubclass(e, ConvwiseError) for e in (ConfigError, MissingDependencyError, WriteError))
+True
 """
 
 from __future__ import annotations

@@ -8,7 +8,11 @@ from typing import Any
 
 
 def fmt(value: int | float | Fraction) -> str:
-    """Format a number for people: thousands separators for ints, up to 4 decimals otherwise."""
+    """Format a number for people: thousands separators for ints, up to 4 decimals otherwise.
+
+    >>> fmt(1234567), fmt(0.21111111), fmt(3)
+    ('1,234,567', '0.2111', '3')
+    """
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -23,7 +27,10 @@ def fmt(value: int | float | Fraction) -> str:
 
 @dataclass(frozen=True)
 class Explanation:
-    """One derived number: `quantity = formula = substituted = value`."""
+    """One derived number: `quantity = formula = substituted = value`.
+    >>> print(Explanation("weight params", "Cout·Cin·kh·kw", "10·4·3·3", 360).text())
+    weight params = Cout·Cin·kh·kw = 10·4·3·3 = 360
+    """
 
     quantity: str
     formula: str

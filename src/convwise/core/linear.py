@@ -1,6 +1,6 @@
 """Exact cost of a fully connected (linear) layer: parameters, multiplications, additions — explained.
 
-Conventions (SPEC §2), for `rows` input vectors of `in` features mapped to `out` features
+Conventions (docs/cost-model.md), for `rows` input vectors of `in` features mapped to `out` features
 (``y = x·Wᵀ + b``; rows = the batch times every leading axis of the input):
 
 - weight params ``in·out``; bias params ``out``
@@ -67,7 +67,7 @@ class LinearCost:
         return "\n".join(e.text() for e in self.explanations)
 
     def to_dict(self, *, explain: bool = False) -> dict[str, Any]:
-        """The SPEC §3 count keys of the layer, its bytes and (optionally) the explanation."""
+        """The count keys (docs/cost-model.md) of the layer, its bytes and (optionally) the explanation."""
         out: dict[str, Any] = {
             "kind": "linear",
             "in_features": self.in_features,

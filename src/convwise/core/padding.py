@@ -3,6 +3,12 @@
 `same` follows TensorFlow/Keras: the output has ``ceil(H / s)`` rows, the total padding along an axis
 is ``max((ceil(H/s) − 1)·s + d·(k − 1) + 1 − H, 0)`` and the odd pixel goes to the bottom/right. The
 amount depends on the input size when the stride is above 1, so a `Padding` is resolved against a size.
+
+>>> from convwise.core.padding import parse_padding, same_amounts, same_total
+>>> same_total(5, 3, 2, 1), same_amounts(224, 3, 2, 1)  # stride 2: the odd pixel after
+(2, (0, 1))
+>>> parse_padding("same").resolve((5, 5), (3, 3), (2, 2), (1, 1))  # top, bottom, left, right
+(1, 1, 1, 1)
 """
 
 from __future__ import annotations

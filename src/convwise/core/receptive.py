@@ -1,7 +1,13 @@
 """Receptive field and jump (effective stride) of a chain of layers, on both axes.
 
-Along a chain: ``r ← r + d·(k − 1)·j`` and ``j ← j·s``, starting at r = 1, j = 1 (SPEC §2). For stride 1
-everywhere this is ``1 + Σ dᵢ·(kᵢ − 1)``.
+Along a chain: ``r ← r + d·(k − 1)·j`` and ``j ← j·s``, starting at r = 1, j = 1 (docs/cost-model.md).
+For stride 1 everywhere this is ``1 + Σ dᵢ·(kᵢ − 1)``.
+
+>>> from convwise.core.receptive import Window, receptive_field
+>>> three = [Window((3, 3)), Window((3, 3)), Window((3, 3), stride=(2, 2))]
+>>> field = receptive_field([*three, Window((3, 3), dilation=(2, 2))])
+>>> field.size, field.jump  # 1 + 2 + 2 + 2, then + 2·(3 − 1)·2 after the stride
+((15, 15), (2, 2))
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ Rounding of α·C:
   `_make_divisible`, as in MobileNet v2 and later).
 
 α is taken as the exact decimal it is written as (0.75 → 3/4), so α·C never suffers float rounding.
+
+>>> from convwise.core.scaling import exact, make_divisible, resolution_multiplier, scale_channels
+>>> exact(0.75), scale_channels(32, 0.75), make_divisible(20), resolution_multiplier(160)
+(Fraction(3, 4), 24, 24, Fraction(5, 7))
 """
 
 from __future__ import annotations

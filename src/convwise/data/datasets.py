@@ -1,4 +1,10 @@
-"""The known image data sets (Fashion-MNIST, MNIST): their files, checksums and where to look for them."""
+"""The known image data sets (Fashion-MNIST, MNIST): their files, checksums and where to look for them.
+
+>>> from convwise.data.datasets import get_spec
+>>> spec = get_spec("fashion")  # an alias
+>>> spec.name, spec.num_classes, spec.classes[0], spec.system_dirs, spec.files["test_images"].shape
+('fashion-mnist', 10, 'T-shirt/top', ('/usr/share/datasets/fashion-mnist',), (10000, 28, 28))
+"""
 
 from __future__ import annotations
 

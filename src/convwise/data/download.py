@@ -1,4 +1,22 @@
-"""Download of data set files with a checksum check and an atomic rename (never a half-written file)."""
+"""Download of data set files with a checksum check and an atomic rename (never a half-written file).
+
+A local `file://` URL works as a mirror too; a file whose SHA-256 differs is not kept:
+
+>>> import gzip, hashlib, tempfile
+>>> from pathlib import Path
+>>> from convwise.core.errors import ConfigError
+>>> from convwise.data.datasets import FileSpec
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     src = Path(tmp) / "labels.gz"
+...     _ = src.write_bytes(gzip.compress(b"IDX"))
+...     good = FileSpec("labels", hashlib.sha256(b"IDX").hexdigest(), (3,))
+...     got = download_file(src.as_uri(), Path(tmp) / "dl" / "labels.gz", good)
+...     try:
+...         download_file(src.as_uri(), Path(tmp) / "bad" / "labels.gz", FileSpec("labels", "0" * 64, (3,)))
+...     except ConfigError:
+...         print(got.read_bytes() == src.read_bytes(), (Path(tmp) / "bad").exists())
+True False
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,14 @@
-"""Reader for IDX files (the MNIST file format), gzip-compressed or raw, with strict validation."""
+"""Reader for IDX files (the MNIST file format), gzip-compressed or raw, with strict validation.
+
+>>> import tempfile
+>>> import numpy as np
+>>> from pathlib import Path
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     path = write_idx(Path(tmp) / "x-idx3-ubyte.gz", np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+...     images = read_idx(path)
+>>> images.shape, images.dtype.name, images[1, 2].tolist()
+((2, 3, 4), 'uint8', [20, 21, 22, 23])
+"""
 
 from __future__ import annotations
 

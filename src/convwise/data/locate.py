@@ -1,4 +1,9 @@
-"""Where a data set is found: --data-dir, $CONVWISE_DATA_DIR, user cache, OS package, then download."""
+"""Where a data set is found: --data-dir, $CONVWISE_DATA_DIR, user cache, OS package, then download.
+
+>>> from convwise.data.datasets import get_spec
+>>> [(origin, str(folder)) for origin, folder in search_path(get_spec("mnist"), "/data")][:2]
+[('--data-dir', '/data'), ('--data-dir', '/data/mnist')]
+"""
 
 from __future__ import annotations
 

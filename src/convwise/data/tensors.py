@@ -1,4 +1,10 @@
-"""Load a data set as in-memory tensors, split off a validation set and standardise the pixels."""
+"""Load a data set as in-memory tensors, split off a validation set and standardise the pixels.
+
+>>> import torch
+>>> norm = Normalization(mean=0.5, std=0.25)
+>>> norm.apply(torch.tensor([[[0, 255]]], dtype=torch.uint8)).tolist()  # (N, H, W) uint8 -> (N, 1, H, W)
+[[[[-2.0, 2.0]]]]
+"""
 
 from __future__ import annotations
 

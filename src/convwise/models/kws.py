@@ -2,7 +2,7 @@
 
 Conv 10×4, stride 3×2, 128 filters (valid: 128×9×5, 5,248 params), ReLU, then a 3×3 block (valid:
 128×7×3): a standard conv (147,584 params), a depthwise conv (1,280) or a depthwise-separable conv
-(1,280 + 16,512). These are the SPEC §4 worked examples; all convs have a bias, as in the seed.
+(1,280 + 16,512). These are worked examples of docs/cost-model.md; all convs have a bias, as in the seed.
 With `num_classes` > 0 a Flatten + Linear head is added.
 """
 

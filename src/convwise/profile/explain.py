@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def field_steps(node: Node) -> list[str]:
-    """SPEC §2's recurrence through a conv layer's stages, from the field of its input (`convwise.core`)."""
+    """The receptive-field recurrence (docs/cost-model.md) through a conv layer's stages (`convwise.core`)."""
     from convwise.core import Window, receptive_field
 
     start, spec = node.rf_in, node.spec

@@ -2,7 +2,7 @@
 
 Every module of the model is a `Node` with its *own* counts (parameters it registers, ops attributed to
 it while it was the innermost running module); folding a subtree adds its nodes' counts. `node_counts`
-derives every key of a row (SPEC §3's keys, bytes, status) from those additive counts.
+derives every key of a row (the layer report's keys of docs/cost-model.md, bytes, status) from those additive counts.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from convwise.profile.receptive import Field
 
 #: Report statuses: every count known / some ops had no formula / the forward was not run.
 STATUSES: tuple[str, ...] = ("complete", "partial", "unavailable")
-#: The integer count keys of a row and of the totals (SPEC §3 keys first).
+#: The integer count keys of a row and of the totals (the layer report's keys first).
 COUNT_KEYS: tuple[str, ...] = (
-    *COUNT_FIELDS,  # SPEC §3's keys, as convwise.core defines them
+    *COUNT_FIELDS,  # the layer report's keys (docs/cost-model.md)
     "acc_adds",
     "mults_excluding_padding",
     "other_ops",

@@ -3,7 +3,7 @@
 Each tensor derived from a 4-D model input (N, C, H, W) carries a `Field`: its receptive field and jump
 (distance between neighbouring outputs, in input pixels) on both spatial axes, and where those axes are
 in the tensor. Model inputs start at r = 1, j = 1; sliding windows (2-D convolution, max / average
-pooling) apply SPEC §2's recurrence ``r ← r + d·(k − 1)·j``, ``j ← j·s`` with the op's own kernel,
+pooling) apply the recurrence of docs/cost-model.md, ``r ← r + d·(k − 1)·j``, ``j ← j·s`` with the op's own kernel,
 stride and dilation; element-wise ops take the largest field of their inputs (branches: the union of
 fields centred on the same position); ops that mix every position (global pooling, flatten → linear,
 statistics over H×W) widen the field to the span of all positions, ``r + (size − 1)·j``, and mark it
@@ -38,7 +38,7 @@ class Field:
     """Receptive field of a tensor, per spatial axis (H, W).
 
     Attributes:
-        size: receptive field (rh, rw) in input pixels (padding included, as SPEC §2's recurrence);
+        size: receptive field (rh, rw) in input pixels (padding included, as docs/cost-model.md's recurrence);
             None when unknown.
         jump: distance (jh, jw) between neighbouring elements, in input pixels; None once the spatial
             layout is gone (e.g. after flatten) or unknown.
@@ -147,7 +147,7 @@ def _collapse(t: torch.Tensor, field: Field) -> Field:
 
 
 def _window(field: Field, kernel: Pair, stride: Pair, dilation: Pair) -> Field:
-    """SPEC §2's recurrence (`convwise.core.window_step`) on both axes."""
+    """The recurrence of docs/cost-model.md (`convwise.core.window_step`) on both axes."""
     if field.size is None or field.jump is None:
         return field
     h = window_step(field.size[0], field.jump[0], kernel[0], stride[0], dilation[0])

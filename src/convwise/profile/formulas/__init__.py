@@ -1,6 +1,6 @@
 """The formula table: what one dispatched aten op, torch function call or module call costs.
 
-Conventions (SPEC §2), for the whole batch the op ran on:
+Conventions (docs/cost-model.md), for the whole batch the op ran on:
 
 - **MAC-type ops** (convolutions, linear layers and matrix products, attention, recurrent layers):
   ``mults`` (= MACs), accumulation additions and bias additions, so FLOPs = mults + adds
