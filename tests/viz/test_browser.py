@@ -7,6 +7,7 @@ Set $CONVWISE_SCREENSHOT_DIR to keep the screenshots.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -65,6 +66,7 @@ def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
                 "messages": messages,
                 "requests": requests,
                 "folder": folder,
+                "context": context,
             }
         finally:
             context.close()
@@ -151,3 +153,55 @@ def test_layer_graph_opens_on_demand(browser_page: dict[str, Any]) -> None:
     layers = browser_page["data"]["summary"]["layers"]
     boxes = page.locator("#graph-view svg rect[rx]").count()
     assert boxes == len(layers) + 2
+
+
+_OVERFLOW = """() => [...document.querySelectorAll('table')]
+  .filter((t) => t.offsetParent !== null).map((t) => {
+    let box = t.parentElement;  // the nearest box that would clip or scroll it
+    while (box !== document.body && getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+    return {table: t.id || t.className || t.closest('[id]').id, width: t.scrollWidth, room: box.clientWidth,
+            scrolls: box.scrollWidth > box.clientWidth + 1};
+  })"""
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_mobilenet_report_has_no_clipped_column(
+    width: int, browser_page: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """At 1280 and 1920 px no table is wider than its box; curve ticks are round; the best epoch is marked."""
+    from convwise.models import build
+
+    folder = tmp_path_factory.mktemp(f"wide{width}")
+    run = write_run(folder / "run")
+    html = folder / "report.html"
+    model = build("mobilenet_v1")
+    data = write_report(model, (3, 224, 224), html, name="mobilenet_v1", run_dir=run, figures=False)
+    page = browser_page["context"].new_page()
+    try:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(html.as_uri())
+        page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        page.locator("#summary-table tbody tr.layer").nth(3).click()  # the explanation with its table
+        page.locator("#whatif-details summary").first.click()
+        tables = page.evaluate(_OVERFLOW)
+        assert len(tables) >= 6
+        clipped = [t for t in tables if t["scrolls"] or t["width"] > t["room"] + 1]
+        assert clipped == [], clipped
+        headers = page.locator("#summary-table thead th").all_inner_texts()
+        assert {"% MACs", "FLOPs", "Other ops", "Status"} <= {h.strip(" ▲▼") for h in headers}
+        ticks = [float(t) for t in page.locator("#curve-loss svg text.ytick").all_text_contents()]
+        step = ticks[1] - ticks[0]
+        mantissa = step / 10 ** math.floor(math.log10(step))
+        assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 2.5, 5)), ticks  # 0.05, 0.1 … not 0.494
+        assert all(abs(t / step - round(t / step)) < 1e-6 for t in ticks), ticks
+        best = page.locator("#curve-loss svg text.best-label").text_content()
+        assert best == "best epoch 3"  # the lowest validation loss of write_run's metrics
+        assert page.locator("#curve-acc svg line.best").count() == 1
+        costly = [r for r in data["summary"]["layers"] if r["macs"] or r["params"]]
+        assert page.locator("#layer-costs svg g.layer-row").count() == len(costly)
+        keep = os.environ.get("CONVWISE_SCREENSHOT_DIR")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(keep) / f"report-{width}.png"), full_page=True)
+    finally:
+        page.close()
