@@ -5,12 +5,17 @@ Each case runs `convwise ARGS` in an empty folder and asserts: exit status 2, ex
 and no file or folder left behind. Outputs that cannot be written are tried three ways for every
 command that writes: a path below a regular file, a folder no one may write (sysfs refuses even root),
 and a full disk — a symlink to /dev/full, whose writes the kernel answers with ENOSPC (convwise writes
-to a device in place; it never renames over it). (`train --run-dir` joins once the trainer makes its run
-folder through `convwise.fileio`.)
+to a device in place; it never renames over it), and for `train` a real, filled tmpfs in a private
+mount namespace (test_train_on_a_full_disk).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +78,9 @@ CASES: list[Case] = [
     *_writes("report", ["kws_cnn", "--no-figures", "--no-graph"], ".html"),
     *_writes("whatif", ["kws_cnn", "--to", "separable"], ".pt"),
     *_writes("export", ["kws_cnn"], ".onnx"),
-    # train: added once the run folder is made by `convwise.fileio` (the trainer is being split)
+    *_writes("train", TRAIN, "", data=True),
+    Case("experiment-below-a-file", ("experiment", "-o", "{file}/exp", "--data-dir", "{data}"),
+         "cannot write {file}/exp: ", True),
     # input shapes: every TARGET command checks CxHxW before building a forward
     Case("layer-input-rank", ("layer", "standard", "--input", "3x5", "--out", "2", "--kernel", "3"), "3x5"),
     Case("summary-input-rank", ("summary", "kws_cnn", "--input", "3x224"), "3x224"),
@@ -99,6 +106,8 @@ CASES: list[Case] = [
     Case("export-missing-checkpoint", ("export", "{tmp}/gone.pt", "-o", "m.onnx"), "gone.pt"),
     Case("report-run-without-metrics", ("report", "kws_cnn", "--run", "{tmp}", "-o", "r.html"), "{tmp}"),
     Case("train-resume-nothing", ("train", "--resume", "{tmp}/nothing"), "nothing"),
+    Case("train-unknown-dataset", ("train", "--dataset", "cifar"), "cifar"),
+    Case("train-bad-config", ("train", "--config", "lr=abc", "--data-dir", "{data}"), "lr='abc'", True),
     # other arguments, one command each
     Case("compare-zero-out", ("compare", "--input", "3x5x5", "--out", "0", "--kernel", "3"), "out='0'"),
     Case("layer-groups-divide",
@@ -172,8 +181,52 @@ def test_catalogue_covers_every_command() -> None:
 
     assert len(CASES) >= 30
     assert {c.argv[0] for c in CASES} == set(COMMANDS)
-    writers = {"summary", "draw", "diagram", "report", "whatif", "export"}
+    writers = {"summary", "draw", "diagram", "report", "whatif", "export", "train"}
     for command in writers:
         kinds = {c.id.removeprefix(command + "-") for c in CASES if c.argv[0] == command}
         assert {"below-a-file", "unwritable"} <= kinds, command
         assert command == "train" or "disk-full" in kinds, command
+
+
+def _can_mount_tmpfs() -> str | None:
+    """Why a private tmpfs cannot be mounted here, or None when it can."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return "needs root on Linux (a private mount namespace for a small tmpfs)"
+    if shutil.which("unshare") is None:
+        return "needs util-linux's unshare"
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    return None if probe.returncode == 0 else f"unshare -m refused: {probe.stderr.decode().strip()}"
+
+
+def test_train_on_a_full_disk(tmp_path: Path, fashion_dir: Path) -> None:
+    """`train --run-dir` on a real full file system: one line, exit 2, and no run folder left on it."""
+    why = _can_mount_tmpfs()
+    if why:
+        pytest.skip(why)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = textwrap.dedent(
+        """
+        set -u
+        mount -t tmpfs -o size=64k tmpfs "$DISK" || exit 90
+        head -c 1M /dev/zero > "$DISK/fill" 2>/dev/null
+        "$@" 2> "$ERR"; rc=$?
+        rm "$DISK/fill"; ls -A "$DISK" > "$LISTING"
+        exit $rc
+        """
+    )
+    env = {**os.environ, "DISK": str(disk), "ERR": str(tmp_path / "err"), "LISTING": str(tmp_path / "ls")}
+    argv = [a.format(data=fashion_dir) for a in TRAIN]
+    command = [sys.executable, "-m", "convwise", "train", *argv, "--run-dir", f"{disk}/run"]
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 90, "mounting the tmpfs failed"
+    err = (tmp_path / "err").read_text()
+    assert proc.returncode == 2, (proc.stdout, err)
+    assert err == f"convwise: error: cannot write {disk}/run/config.json: No space left on device\n"
+    assert (tmp_path / "ls").read_text() == "", "the run folder was left on the full disk"

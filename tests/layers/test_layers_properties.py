@@ -230,17 +230,19 @@ def test_layer_matches_core_and_plain_torch_reference(cfg):
 )
 def test_same_at_any_stride_gives_ceil_h_over_s(size, kernel, stride, dilation, mode):
     """TF 'same' at stride > 1: out = ceil(H/s) and the odd padding pixel goes bottom/right."""
+    t, b, l, r = tf_same(size, kernel, stride, dilation) + tf_same(size + 1, kernel, stride, dilation)
+    x = torch.randn(1, 1, size, size + 1)
     try:
         layer = StandardConv2d(
             1, 1, kernel, stride=stride, dilation=dilation, padding="same", padding_mode=mode
         )
-        x = torch.randn(1, 1, size, size + 1)
         out = layer(x)
     except (ConfigError, RuntimeError):
         assert mode in ("reflect", "circular")  # PyTorch refuses pads wider than the input in these modes
+        with pytest.raises(RuntimeError):  # ... and plain torch rejects the very same padding
+            F.pad(x, (l, r, t, b), mode=mode)
         return
     assert tuple(out.shape[-2:]) == (-(-size // stride), -(-(size + 1) // stride))
-    t, b, l, r = tf_same(size, kernel, stride, dilation) + tf_same(size + 1, kernel, stride, dilation)
     ref = nn.Conv2d(1, 1, kernel, stride, 0, dilation)
     with torch.no_grad():
         ref.weight.copy_(layer.conv.weight)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from viz_helpers import png_size, svg_size, svg_texts
+from viz_helpers import colour_count, hex_rgb, png_pixels, png_size, svg_size, svg_texts
 
 from convwise.core import ConfigError
 from convwise.viz.canvas import Canvas
@@ -36,3 +36,16 @@ def test_png_has_the_promised_size(tmp_path: Path, scale: float) -> None:
 def test_save_rejects_other_formats(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"must end in \.svg or \.png\. Received: output="):
         small_canvas().save(tmp_path / "c.pdf")
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_png_pixels_show_the_shapes_where_they_were_drawn(tmp_path: Path, scale: float) -> None:
+    px = png_pixels(small_canvas().save(tmp_path / "c.png", scale=scale))
+    at = lambda x, y: tuple(int(v) for v in px[round(y * scale), round(x * scale)])  # noqa: E731
+    assert at(35, 25) == hex_rgb("#4e79a7")  # inside the rectangle: its fill
+    r, g, b = at(120, 20)  # inside the half-transparent triangle: #f28e2b over white
+    assert abs(r - 248) <= 3 and abs(g - 198) <= 3 and abs(b - 149) <= 3
+    assert at(190, 110) == (255, 255, 255) and at(5, 100) == (255, 255, 255)  # background
+    text = px[round(88 * scale) : round(104 * scale), round(60 * scale) : round(140 * scale)]
+    assert (text.max(axis=-1) < 100).sum() > 20 * scale  # dark glyphs of the label
+    assert colour_count(px, "#4e79a7") >= 0.8 * 50 * 30 * scale * scale  # the rectangle's area, not a dot

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
-from viz_helpers import png_size, svg_size, svg_texts
+from viz_helpers import colour_count, png_pixels, png_size, svg_size, svg_texts
 
 from convwise.cli.main import main
 from convwise.models import build
@@ -110,6 +111,13 @@ def test_cli_diagram(tmp_path: Path) -> None:
     w, h = svg_size(svg_path.read_text())
     assert png_size(png_path) == (round(w), round(h))
     assert "0 (Conv2d)" in svg_texts(svg_path.read_text())
+    px = png_pixels(png_path)
+    blank = (px.min(axis=-1) >= 250).mean()
+    assert 0.3 < blank < 0.98, blank  # boxes and arrows drawn on a white page
+    assert (px.max(axis=-1) < 80).sum() > 300  # the layers' names and shapes
+    fills = set(re.findall(r'fill="(#[0-9a-fA-F]{6})"', svg_path.read_text())) - {"#ffffff"}
+    shown = [c for c in fills if colour_count(px, c, tol=8) > 100]  # box fills, as areas
+    assert len(shown) >= 2, {c: colour_count(px, c, tol=8) for c in fills}
 
 
 def test_cli_diagram_needs_an_input_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
-from viz_helpers import SVG, png_size, svg_size, svg_texts
+from viz_helpers import SVG, colour_count, hex_rgb, png_pixels, png_size, svg_size, svg_texts
 
 from convwise.cli.main import main
 from convwise.core import fmt, make_spec
@@ -137,6 +137,17 @@ def test_cli_draw_writes_svg_and_png(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     w, h = svg_size(svg_path.read_text())
     assert png_size(png_path) == (round(w), round(h))
+    px = png_pixels(png_path)
+    background = int((px.min(axis=-1) >= 250).sum())
+    assert 0.2 * px.shape[0] * px.shape[1] < background < 0.97 * px.shape[0] * px.shape[1]  # drawn, not blank
+    assert (px.max(axis=-1) < 80).sum() > 200  # dark text and outlines
+    # the SVG's colours (the two groups' tints, the taps) cover areas of the PNG: the same picture
+    fills = {c for c in re.findall(r'fill="(#[0-9a-fA-F]{6})"', svg_path.read_text())}
+    chromatic = [c for c in fills if max(hex_rgb(c)) - min(hex_rgb(c)) > 40]
+    shown = [c for c in chromatic if colour_count(px, c) > 20]
+    assert len(shown) >= 4, {c: colour_count(px, c) for c in chromatic}
+    assert any(hex_rgb(c)[2] > hex_rgb(c)[0] for c in shown)  # the first group's blue
+    assert any(hex_rgb(c)[0] > hex_rgb(c)[2] + 40 for c in shown)  # the second group's orange
     assert "params 190 · multiplications 1,620" in "\n".join(svg_texts(svg_path.read_text()))
 
 

@@ -54,8 +54,7 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
         `path`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with deferred_interrupts():
+    with deferred_interrupts():  # atomic_file creates the folder
         _atomic_save(obj, path)
     return path
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from convwise.fileio import atomic_path
+from convwise.fileio import atomic_path, make_folder
 from convwise.train.checkpoint import atomic_write_text, build_model
 from convwise.train.loop import train
 from convwise.train.recipes import TrainConfig
@@ -48,7 +48,7 @@ def run_experiment(
         One row per run: variant, alpha, params, macs, test_accuracy, test_loss, epochs_run, seconds, run_dir.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     rows: list[dict[str, Any]] = []
     for variant in variants:
         for alpha in alphas:

@@ -85,8 +85,7 @@ def plot_curves(history: list[dict[str, Any]], path: Path, *, title: str = "") -
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:  # creates the folder
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path

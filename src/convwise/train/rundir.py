@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from convwise.core.errors import config_error
-from convwise.fileio import atomic_write_text
+from convwise.fileio import atomic_write_text, new_folder
 from convwise.models.checkpoint import RESUME_FORMAT, read_checkpoint
 from convwise.train.distributed import DistContext
 from convwise.train.recipes import TrainConfig
@@ -87,8 +87,8 @@ def read_run(resume: str | Path) -> tuple[Path, TrainConfig, dict[str, Any] | No
 def create_run_dir(run: Path, config: TrainConfig, ctx: DistContext) -> None:
     """Create the folder and write `config.json` (rank 0), then wait for every rank."""
     if ctx.is_main:
-        run.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(json.dumps(config.to_dict(), indent=2) + "\n", run / CONFIG_FILE)
+        with new_folder(run):  # a config.json that cannot be written leaves no folder behind
+            atomic_write_text(json.dumps(config.to_dict(), indent=2) + "\n", run / CONFIG_FILE)
     ctx.barrier()
 
 
