@@ -2,7 +2,8 @@
 
 Every module of the model is a `Node` with its *own* counts (parameters it registers, ops attributed to
 it while it was the innermost running module); folding a subtree adds its nodes' counts. `node_counts`
-derives every key of a row (the layer report's keys of docs/cost-model.md, bytes, status) from those additive counts.
+derives every key of a row (the layer report's keys of docs/cost-model.md, bytes, status) from those
+additive counts.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each tensor derived from a 4-D model input (N, C, H, W) carries a `Field`: its receptive field and jump
 (distance between neighbouring outputs, in input pixels) on both spatial axes, and where those axes are
 in the tensor. Model inputs start at r = 1, j = 1; sliding windows (2-D convolution, max / average
-pooling) apply the recurrence of docs/cost-model.md, ``r ← r + d·(k − 1)·j``, ``j ← j·s`` with the op's own kernel,
+pooling) apply the recurrence of docs/cost-model.md, ``r ← r + d·(k − 1)·j``, ``j ← j·s``, with the op's
+own kernel,
 stride and dilation; element-wise ops take the largest field of their inputs (branches: the union of
 fields centred on the same position); ops that mix every position (global pooling, flatten → linear,
 statistics over H×W) widen the field to the span of all positions, ``r + (size − 1)·j``, and mark it

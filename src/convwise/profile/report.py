@@ -172,7 +172,7 @@ class Report:
         return _explain.conventions(self)
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
-        """The JSON summary (docs/cost-model.md): `layers` (rows at `depth`) and `totals`, plus run metadata."""
+        """The JSON summary (docs/cost-model.md): `layers` (rows at `depth`), `totals`, run metadata."""
         return {
             "schema_version": SCHEMA_VERSION,
             "model": self.model_name,
