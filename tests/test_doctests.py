@@ -66,7 +66,6 @@ WITHOUT_EXAMPLES = {
     "convwise.models.registry",
     "convwise.models.source",
     "convwise.models.target",
-    "convwise.models.whatif",
     "convwise.models.whatif_report",
     "convwise.profile.breakdown",
     "convwise.profile.categories",
@@ -93,10 +92,7 @@ WITHOUT_EXAMPLES = {
     "convwise.train.experiment",
     "convwise.train.logs",
     "convwise.train.results",
-    "convwise.views",
     "convwise.viz.diagram",
-    "convwise.viz.draw",
-    "convwise.viz.panels",
     "convwise.viz.report",
 }
 

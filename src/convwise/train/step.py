@@ -108,7 +108,7 @@ class TrainStep:
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
     >>> step = TrainStep(net, torch.optim.SGD(net.parameters(), lr=0.1), compile=False, batch_size=2)
     >>> step(torch.randn(2, 1, 2, 2), torch.tensor([0, 2]))
-    >>> step.seen, step.totals()[0] > 0
+    >>> step.seen, bool(step.totals()[0] > 0)
     (2, True)
     """
 
