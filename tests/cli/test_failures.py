@@ -204,10 +204,15 @@ def test_train_on_a_full_disk(tmp_path: Path) -> None:
     Not a `data` test (its skip is about mount namespaces, which CI need not allow): it finds the data
     itself and skips without it, like without `unshare`.
     """
-    from conftest import find_dataset
+    from convwise.core.errors import ConfigError
+    from convwise.data.locate import locate_dataset
 
     why = _can_mount_tmpfs()
-    fashion_dir, _ = find_dataset("fashion-mnist")
+    try:
+        fashion_dir: Path | None = locate_dataset("fashion-mnist", download=False)
+    except ConfigError:
+        shared = Path(os.environ.get("CONVWISE_TEST_DATA") or Path(__file__).parents[3] / "shared" / "data")
+        fashion_dir = shared / "fashion-mnist" if (shared / "fashion-mnist").is_dir() else None
     if why or fashion_dir is None:
         pytest.skip(why or "real Fashion-MNIST not found")
     disk = tmp_path / "disk"
