@@ -178,6 +178,18 @@ def target_config(args: argparse.Namespace) -> dict[str, Any]:
     return config
 
 
+def _takes_images(loaded: Any) -> bool:
+    """True when the model's input is an image (CxHxW): it says so, or its first layer is a 2-D conv."""
+    from torch import nn
+
+    if loaded.input_shape is not None:
+        return len(tuple(loaded.input_shape)) == 3
+    first = next(
+        (m for m in loaded.model.modules() if next(m.parameters(recurse=False), None) is not None), None
+    )
+    return isinstance(first, nn.Conv2d)
+
+
 def target_inputs(args: argparse.Namespace, loaded: Any) -> tuple[list[Any], int]:
     """(one `TensorSpec` per forward argument, batch N) from --input / --batch, or the target's own shape.
 
@@ -191,7 +203,12 @@ def target_inputs(args: argparse.Namespace, loaded: Any) -> tuple[list[Any], int
     batch = parse_positive("--batch", getattr(args, "batch", "1"))
     texts = args.input if isinstance(args.input, list) else [args.input] if args.input else []
     if texts:
-        return [parse_input_spec(t, channels_last=args.channels_last) for t in texts], batch
+        specs = [parse_input_spec(t, channels_last=args.channels_last) for t in texts]
+        if len(specs) == 1 and specs[0].dtype is None and len(specs[0].shape) != 3 and _takes_images(loaded):
+            from convwise.cli.shapes import parse_input
+
+            parse_input(texts[0], channels_last=args.channels_last)  # raises the CxHxW rule, naming the text
+        return specs, batch
     shape = loaded.input_shape
     if shape is None:
         raise config_error(
