@@ -199,3 +199,12 @@ def test_explain_substitutes_core_formulas_and_lists_ops(mobilenet_report) -> No
     assert "F.linear: ×" in top and "status complete" in top
     with pytest.raises(ConfigError, match=r"`name` must be a module of the model"):
         mobilenet_report.explain("nope")
+
+
+def test_explain_a_linear_layer_with_core_formulas() -> None:
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    text = profile(model, (5, 4), batch=2).explain("0")  # 2·5 = 10 rows of 4 features
+    assert "linear layer 4→3 on 10 rows:" in text
+    assert "multiplications = rows·in·out = 10·4·3 = 120" in text
+    assert "bias additions = rows·out = 10·3 = 30" in text
+    assert "total: MACs 120, FLOPs 240" in text  # the engine's count agrees with core's derivation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from convwise.core import config_error, fmt
@@ -51,6 +52,15 @@ def explain(report: Report, name: str) -> str:
             lines.extend("  " + line for line in cost.explain().splitlines())
         except ValueError as exc:
             lines.append(f"  (core formulas not applicable to this input: {exc})")
+    if node.linear is not None and shape:
+        from convwise.core import linear_cost
+
+        in_features, out_features, bias = node.linear
+        rows = math.prod(shape[:-1])
+        cost = linear_cost(in_features, out_features, rows=rows, bias=bias)
+        scope = " (first call)" if node.calls > 1 else ""
+        lines.append(f"  linear layer {in_features}→{out_features} on {fmt(rows)} rows{scope}:")
+        lines.extend("    " + e.text() for e in cost.explanations[:7])
     counts = node_counts(node, keras=report.keras, ran=report.ran)
     lines.append(
         f"  params {fmt(counts['params'])} (trainable {fmt(counts['trainable_params'])}, "

@@ -76,6 +76,8 @@ class Node:
     rf_in: Field | None = field(default=None, compare=False)
     #: The conv `LayerSpec` of a convolution module (filled by `ensure_info`).
     spec: Any = field(default=None, repr=False, compare=False)
+    #: (in_features, out_features, bias) of an `nn.Linear` module, for `convwise.core.linear_cost`.
+    linear: tuple[int, int, bool] | None = field(default=None, repr=False, compare=False)
     #: Computes (kind, description, spec) on first use (classifying convs is only needed for display).
     resolve: Callable[[], tuple[str | None, str | None, Any]] | None = field(
         default=None, repr=False, compare=False

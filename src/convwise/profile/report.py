@@ -62,7 +62,7 @@ class Report:
         total = Node(src.name, src.type, src.kind, src.depth, list(src.children), src.atomic, src.description)
         total.calls, total.input_shape, total.output_shape = src.calls, src.input_shape, src.output_shape
         total.input_bytes, total.output_bytes = src.input_bytes, src.output_bytes
-        total.spec = src.spec
+        total.spec, total.linear = src.spec, src.linear
         total.rf, total.rf_in = src.rf, src.rf_in
         stack = [name]
         while stack:

@@ -105,6 +105,8 @@ def build_tree(model: nn.Module, width: int = 4) -> ModelTree:
         ).__module__.startswith("convwise.")
         node = Node(name, type(module).__name__, None, 0 if not name else name.count(".") + 1, atomic=atomic)
         node.resolve = functools.partial(_kind, module)
+        if isinstance(module, nn.Linear):
+            node.linear = (module.in_features, module.out_features, module.bias is not None)
         nodes[name] = node
         paths.setdefault(id(module), []).append(name)
         if name:
