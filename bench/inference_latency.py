@@ -2,10 +2,11 @@
 
 Measures, side by side in one run (backends interleaved, order rotating every round), eager NCHW, the
 optimised eager path (`convwise.deploy.optimize`), `torch.compile` of it, onnxruntime fp32 / int8 and, when
-the extra `openvino` is installed, OpenVINO with fp32 forced, at batch 1 and 32, then prints the backend
+the extras are installed, OpenVINO with fp32 forced (`openvino`) and ExecuTorch with the XNNPACK delegate
+(`executorch`), at batch 1 and 32, then prints the backend
 tables (each row with its precision), the roofline prediction per layer and the goals:
 
-- best fp32 path convwise deploys to (eager / optimized / compiled / ov-fp32) <= 1.0x onnxruntime's
+- best fp32 path convwise deploys to (eager / optimized / compiled / ov-fp32 / et-fp32) <= 1.0x onnxruntime's
   default-session latency, and the best PyTorch path's ratio beside it,
 - best fp32 path within 1.25x of the roofline prediction,
 - optimised eager >= 1.5x faster than plain eager NCHW.
@@ -25,6 +26,7 @@ The machine is shared: read ratios between backends of the same run, not absolut
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     default = list(DEFAULT_BACKENDS)
     if importlib.util.find_spec("openvino") is not None:
         default.append("ov-fp32")
+    if importlib.util.find_spec("executorch") is not None:
+        default.append("et-fp32")
     parser.add_argument("--backends", default=",".join(default), help="(default: %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to compile)")
     parser.add_argument("--warmup", type=int, default=3)
@@ -125,10 +129,9 @@ def _load() -> str:
 
 def _versions() -> str:
     out = []
-    for name in ("onnxruntime", "openvino"):
+    for name in ("onnxruntime", "openvino", "executorch"):
         if importlib.util.find_spec(name) is not None:
-            module = __import__(name)
-            out.append(f"{name} {getattr(module, '__version__', '?').split('-')[0]}")
+            out.append(f"{name} {importlib.metadata.version(name).split('-')[0]}")
     return "  ".join(out)
 
 

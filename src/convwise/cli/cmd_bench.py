@@ -6,7 +6,7 @@ import argparse
 
 from convwise.cli.common import print_json
 
-HELP = "Latency/throughput per backend (eager, optimised, compiled, onnxruntime, OpenVINO) vs a roofline."
+HELP = "Latency per backend (eager, optimised, compiled, onnxruntime, OpenVINO, ExecuTorch) vs a roofline."
 DESCRIPTION = (
     "Benchmark TARGET (zoo name, file.py:factory, package.module:factory, or a checkpoint) on each backend, "
     "interleaved, at the given batch sizes and thread counts: median and p90 latency, throughput, ratios. "
@@ -43,8 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--backends",
         metavar="B[,B]",
-        help="subset of eager,optimized,compiled,ort-fp32,ort-int8-dyn,ort-int8-qdq,ov-fp32,ov-bf16 "
-        "(default: eager,optimized,compiled,ort-fp32,ort-int8-qdq; ov-* need the extra `openvino`)",
+        help="subset of eager,optimized,compiled,ort-fp32,ort-int8-dyn,ort-int8-qdq,ov-fp32,ov-bf16,et-fp32 "
+        "(default: eager,optimized,compiled,ort-fp32,ort-int8-qdq; ov-* need the extra `openvino`, "
+        "et-fp32 the extra `executorch`)",
     )
     add("--no-compile", action="store_true", help="skip the torch.compile backend (slow to compile)")
     add("--warmup", type=int, default=3, help="untimed runs per backend (default 3)")

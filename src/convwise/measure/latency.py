@@ -13,6 +13,8 @@ Backends (names used in tables and `--backends`):
 - `ov-fp32`        OpenVINO (extra `openvino`) on the fp32 ONNX export, fp32 forced
                    (`INFERENCE_PRECISION_HINT`: on a CPU with AMX it would silently run bf16), one stream.
 - `ov-bf16`        the same in bfloat16, where the CPU has it (marked bf16: not an fp32 figure).
+- `et-fp32`        ExecuTorch (extra `executorch`): the module lowered with `torch.export` to the XNNPACK
+                   delegate, one static shape per batch size (lowered before timing).
 
 Every row says its precision: the one the runtime reports for OpenVINO, the model's dtype for the others.
 
@@ -35,7 +37,7 @@ import torch
 from torch import nn
 
 from convwise.core.errors import config_error
-from convwise.measure import ov_runtime
+from convwise.measure import et_runtime, ov_runtime
 from convwise.measure.results import BenchResult, Roofline, Timing
 from convwise.measure.roofline import MachinePeak, measure_layers, probe_machine, roofline_layers, threads
 from convwise.profile import profile
@@ -49,6 +51,7 @@ BACKENDS: tuple[str, ...] = (
     "ort-int8-qdq",
     "ov-fp32",
     "ov-bf16",
+    "et-fp32",
 )
 DEFAULT_BACKENDS: tuple[str, ...] = ("eager", "optimized", "compiled", "ort-fp32", "ort-int8-qdq")
 #: Precision of each backend's row, where the backend itself does not report it.
@@ -149,7 +152,8 @@ def run_benchmark(
 
     Raises:
         ConfigError: unknown backend, non-positive batch size, warm-up, repeats or thread count.
-        MissingDependencyError: an `ov-*` backend without the extra `openvino`.
+        MissingDependencyError: an `ov-*` backend without the extra `openvino`, `et-fp32` without the
+            extra `executorch`.
 
     Example:
         >>> from torch import nn
@@ -172,6 +176,8 @@ def run_benchmark(
         raise config_error("`repeats` must be >= 1 and `warmup` >= 0.", repeats=repeats, warmup=warmup)
     if any(b.startswith("ov-") for b in backends):
         ov_runtime.require()  # before minutes of measuring: the error names the extra
+    if "et-fp32" in backends:
+        et_runtime.require()
     thread_counts = list(thread_counts or [torch.get_num_threads()])
     model = model.eval()
     x_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
@@ -221,6 +227,10 @@ def run_benchmark(
                             )
                             runners[b] = functools.partial(compiled_ov, x.numpy())
                             precision[b] = compiled_ov.precision
+                        elif b == "et-fp32":
+                            lowered = et_runtime.lower_xnnpack(model, tuple(x.shape), threads=n_threads)
+                            runners[b] = functools.partial(lowered, x)
+                            precision[b] = lowered.precision
                     timings = {
                         b: Timing(b, batch, n_threads, [], warmup, precision=precision[b]) for b in runners
                     }
