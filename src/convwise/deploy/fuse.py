@@ -218,6 +218,14 @@ class FusedConv2d(nn.Conv2d):
             "",
         )
 
+    def activation(self, x: torch.Tensor) -> torch.Tensor:
+        """The fused activation alone, e.g. after an unfused conv that stands in for this one."""
+        if self.post_op == "relu":
+            return torch.relu(x)
+        if self.post_op == "hardtanh":
+            return torch.nn.functional.hardtanh(x, *self.post_scalars)
+        return x
+
     def extra_repr(self) -> str:
         return super().extra_repr() + f", fused={self.post_op}"
 

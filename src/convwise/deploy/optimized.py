@@ -11,6 +11,7 @@ from torch import nn
 
 from convwise.deploy.fold import FoldedPair, _pairs_by_fx, fold_batchnorm
 from convwise.deploy.fuse import fuse_conv_activations, inplace_activations, torch_version
+from convwise.deploy.pad import absorb_padding
 
 #: Outputs of `optimize(model)` match `model.eval()` to this tolerance (float32): BN folding and the
 #: channels-last kernels change only the order of float operations.
@@ -34,6 +35,8 @@ class OptimizedModel(nn.Module):
             activation fused (`convwise.deploy.fuse.FusedConv2d`); eager path only.
         fused_into: each fused conv → the activation fused into it (None: the conv had none).
         removed: the modules deploy made free, name → "folded" (a BatchNorm) or "fused" (an activation).
+        padded: the `SpecConv2d`s whose TF-"same" zero padding went into the kernel instead of a padded
+            copy (`convwise.deploy.pad`).
     """
 
     def __init__(
@@ -48,6 +51,8 @@ class OptimizedModel(nn.Module):
         fused: dict[str, str | None] | None = None,
         fuse_pending: bool = False,
         compile_mode: str | None = None,
+        padded: list[str] | None = None,
+        pad_pending: bool = False,
     ) -> None:
         super().__init__()
         self.model = model
@@ -59,6 +64,8 @@ class OptimizedModel(nn.Module):
         self.inplace_pending = inplace_pending
         self.fused_into: dict[str, str | None] = dict(fused or {})
         self.fuse_pending = fuse_pending
+        self.padded = list(padded or [])
+        self.pad_pending = pad_pending
         self._compiled_for: set[tuple[Any, ...]] = set()
         self._compile_mode = compile_mode
         self._by_threads: dict[int, nn.Module] = {torch.get_num_threads(): model} if compiled else {}
@@ -83,6 +90,9 @@ class OptimizedModel(nn.Module):
             base = getattr(self.model, "_orig_mod", self.model)  # the module under torch.compile
             _, self.folded = fold_batchnorm(base, x, inplace=True)
             self.fold_pending = False
+        if self.pad_pending:
+            self.padded = absorb_padding(getattr(self.model, "_orig_mod", self.model), x)
+            self.pad_pending = False
         if self.fuse_pending:
             self.fused_into = fuse_conv_activations(self.model, x, rtol=RTOL, atol=ATOL)
             self.fuse_pending = False
@@ -163,6 +173,7 @@ def optimize(
     compile_mode: str | None = None,
     inplace_act: bool = True,
     fuse: bool = True,
+    pad_in_kernel: bool = True,
 ) -> OptimizedModel:
     """Return an inference-optimised copy of `model`; the original is not changed.
 
@@ -185,6 +196,9 @@ def optimize(
         fuse: without `compile`, run each 2-d conv as one oneDNN call with prepacked weights and the
             ReLU/ReLU6 that follows it fused (what Inductor's freezing emits; `torch.ops.mkldnn`),
             kept only if the output on the example matches within `RTOL`/`ATOL`.
+        pad_in_kernel: where a convwise `SpecConv2d` pads asymmetrically with zeros (TF "same" at stride
+            2), pad symmetrically inside the conv and widen its kernel by zero taps instead of copying
+            the activation into a padded buffer (`convwise.deploy.pad`; for the example's input size).
 
     Returns:
         An `OptimizedModel` whose outputs match `model.eval()` within `RTOL`/`ATOL`.
@@ -215,6 +229,13 @@ def optimize(
     convs_pending = False
     if example is not None and channels_last and example.dim() == 4:
         example = example.contiguous(memory_format=torch.channels_last)
+    padded: list[str] = []
+    pad_pending = False
+    if pad_in_kernel:
+        if example is None:
+            pad_pending = True  # on the first call, with its input size
+        else:
+            padded = absorb_padding(inner, example)
     if fuse and fold_bn and not compile:
         if example is None:
             convs_pending = True  # fused on the first call, with its input
@@ -229,7 +250,18 @@ def optimize(
         # freezing is switched on around each call (`_inductor_freezing`); one graph per input shape
         inner = _compile(inner, compile_mode)
     return OptimizedModel(
-        inner, folded, channels_last, compile, pending, acts, acts_pending, convs, convs_pending, compile_mode
+        inner,
+        folded,
+        channels_last,
+        compile,
+        pending,
+        acts,
+        acts_pending,
+        convs,
+        convs_pending,
+        compile_mode,
+        padded,
+        pad_pending,
     ).eval()
 
 
