@@ -13,7 +13,9 @@ tables (each row with its precision), the roofline prediction per layer and the 
 
 The header names the CPU (model, the SIMD/AMX flags that decide the kernels) and the load average.
 
-The process runs with `convwise.deploy.tune_allocator()` (glibc keeps freed memory instead of unmapping
+Each model runs in its own process (this script again, with `--model-only`), so one model's leftovers
+(compiled graphs, lowered programs, a heap grown by batch-32 activations) cannot slow the next one. Each
+process runs with `convwise.deploy.tune_allocator()` (glibc keeps freed memory instead of unmapping
 it; it applies to every backend alike) unless `--default-malloc` is given.
 
 Usage:
@@ -82,19 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep glibc's default allocator settings (default: deploy.tune_allocator(), for all backends)",
     )
+    parser.add_argument("--model-only", action="store_true", help=argparse.SUPPRESS)  # one child process
     args = parser.parse_args(argv)
+    if not args.model_only:
+        return _per_model_processes(args, sys.argv[1:] if argv is None else argv)
 
     batches = [int(b) for b in args.batch.split(",")]
     threads = [int(t) for t in args.threads.split(",")] if args.threads else None
     backends = [b for b in args.backends.split(",") if not (args.no_compile and b == "compiled")]
     tuned = False if args.default_malloc else tune_allocator()
-    print(
-        f"# inference latency  {time.strftime('%Y-%m-%d %H:%M:%S')}  torch {torch.__version__}  "
-        f"{_versions()}  {torch.get_num_threads()} torch threads by default  "
-        f"allocator: {'tuned (deploy.tune_allocator)' if tuned else 'default'}"
-    )
-    print(f"# CPU: {cpu_description()}")
-    print(f"# load average at start: {_load()}")
+    print(f"# allocator: {'tuned (deploy.tune_allocator)' if tuned else 'default'}")
     results = []
     for name in args.models.split(","):
         loaded = resolve_target(name)
@@ -115,11 +114,58 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {name}  ({time.perf_counter() - start:.0f} s)")
         print_report(result, layers=True, top=args.top)
         results.append(result.as_dict())
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _per_model_processes(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run each model in a fresh process (this script with --model-only) and print the header once.
+
+    One process per model: after a large model's export, lowering and batch-32 runs, the tuned glibc heap
+    (`deploy.tune_allocator`, which never gives memory back) made a small model's PyTorch calls 2-4x
+    slower in the same process (measured: the seed CNN's eager path 1.2 -> 2.5 ms after lowering
+    MobileNet for ExecuTorch, and 1.7 -> 7.2 ms after the whole MobileNet benchmark), while onnxruntime's
+    own arena was unaffected.
+    """
+    import subprocess
+    import tempfile
+
+    print(
+        f"# inference latency  {time.strftime('%Y-%m-%d %H:%M:%S')}  torch {torch.__version__}  "
+        f"{_versions()}  {torch.get_num_threads()} torch threads by default  one process per model"
+    )
+    print(f"# CPU: {cpu_description()}")
+    print(f"# load average at start: {_load()}", flush=True)
+    rest = _without(argv, ("--models", "--json"))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="convwise-latency-") as tmp:
+        for name in args.models.split(","):
+            out = Path(tmp) / f"{name}.json"
+            cmd = [sys.executable, __file__, *rest, "--models", name, "--json", str(out), "--model-only"]
+            code = subprocess.run(cmd, check=False).returncode
+            if code != 0:
+                return code
+            results.extend(json.loads(out.read_text()))
     print(f"\n# load average at end: {_load()}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _without(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    """`argv` without the given flags and their values (`--flag value` or `--flag=value`)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in flags:
+            skip = True
+        elif not arg.startswith(tuple(f + "=" for f in flags)):
+            out.append(arg)
+    return out
 
 
 def _load() -> str:

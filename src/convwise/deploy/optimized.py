@@ -293,7 +293,12 @@ def tune_allocator(*, top_pad: int = 64 << 20) -> bool:
     2 GiB of free space (`M_TRIM_THRESHOLD`), growing it `top_pad` bytes at a time (`M_TOP_PAD`) — the
     equivalent of `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647` in the environment.
 
-    It is process-wide and not undone (the heap keeps its high-water mark): meant for inference processes.
+    It is process-wide and not undone (the heap keeps its high-water mark): meant for a process that
+    serves one model. After large temporary allocations (an export, a lowering, another model's batch-32
+    activations) the heap that is never returned can make a *small* model's PyTorch calls slower in the
+    same process: the seed CNN's eager path went from 1.2 to 2.5 ms after lowering MobileNet v1 for
+    ExecuTorch in that process (not with glibc's defaults) — `bench/inference_latency.py` runs each model
+    in its own process for this reason.
 
     Args:
         top_pad: bytes added to each heap extension.
