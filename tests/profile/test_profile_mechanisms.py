@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -88,6 +89,26 @@ def test_wrappers_are_profiled_through_their_module() -> None:
         r = profile(wrapped, (3, 6, 6))
         assert r.totals == plain.totals and [x["name"] for x in r.rows()] == ["0", "1"]
         assert any("Profiled the module" in n for n in r.notes)
+
+
+def test_distributed_data_parallel_is_profiled_through_its_module(tmp_path: Path) -> None:
+    # a process group of one (gloo, a FileStore in tmp_path): DDP needs one to be built at all
+    import torch.distributed as dist
+
+    inner = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 5))
+    plain = profile(inner, (3, 6, 6), batch=2)
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        wrapped = nn.parallel.DistributedDataParallel(inner)
+        r = profile(wrapped, (3, 6, 6), batch=2)
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized()
+    assert r.totals == plain.totals and r.totals["macs"] == 2 * (4 * 16 * 27 + 64 * 5)
+    assert [x["name"] for x in r.rows()] == [x["name"] for x in plain.rows()] == ["0", "1", "2", "3", "4"]
+    assert any("inside DistributedDataParallel" in n for n in r.notes)
+    assert inner.training and next(inner.parameters()).device.type == "cpu"  # the wrapped model is kept
 
 
 def test_torchscript_is_counted_at_the_top_level() -> None:
