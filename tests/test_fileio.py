@@ -86,3 +86,38 @@ def test_paths_below_a_file_and_folders_are_named(tmp_path) -> None:
         atomic_write_text("{}", run / "config.json")
         raise RuntimeError("the run cannot start")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "sub"]
+
+
+def test_several_files_change_together_or_not_at_all(tmp_path, monkeypatch) -> None:
+    from convwise.core.errors import WriteError
+    from convwise.fileio import atomic_paths
+
+    old, new = tmp_path / "old.svg", tmp_path / "sub" / "new.png"
+    old.write_text("previous")
+    with atomic_paths([old, new]) as (a, b):
+        assert a.parent == tmp_path and b.parent == tmp_path / "sub" and not new.exists()
+        a.write_text("first")
+        b.write_bytes(b"second")
+    assert (old.read_text(), new.read_bytes()) == ("first", b"second")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["new.png", "old.svg", "sub"]
+
+    # a rename that fails half-way (the second of three) puts the first back and removes nothing else
+    third = tmp_path / "third.txt"
+    real_replace, calls = os.replace, []
+
+    def failing_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    match = r"cannot write .*sub/new\.png: Permission denied"
+    with pytest.raises(WriteError, match=match), atomic_paths([old, new, third]) as (a, b, c):
+        a.write_text("third version")
+        b.write_bytes(b"third version")
+        c.write_text("a new file")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert calls == [old, new, new, old]  # the rollback put both back from their links (third never moved)
+    assert (old.read_text(), new.read_bytes()) == ("first", b"second")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["new.png", "old.svg", "sub"]

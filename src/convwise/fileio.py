@@ -4,7 +4,8 @@ A reader sees the old file or the complete new one, never a half-written file; a
 leaves nothing behind (no temporary file, no folder it created) and raises `WriteError`
 (`cannot write PATH: reason`), which the command line prints as one line with exit status 2.
 Standard library only. Every file convwise writes for a user (checkpoints, reports, figures, logs,
-downloads, `-o` outputs) goes through `atomic_path` / `atomic_file`, every folder through `make_folder`.
+downloads, `-o` outputs) goes through `atomic_path` / `atomic_file` (several files that belong together
+through `atomic_paths`: all or none), every folder through `make_folder`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -178,40 +179,124 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ...     part.suffix, part.parent.name, part.name.startswith(".model.onnx.")
     ('.onnx', 'a', True)
     """
-    path = Path(path)
-    if _is_special(path):
-        try:
-            yield path
-        except OSError as exc:
-            if _is_write_error(exc, path):
-                raise write_error(path, exc) from None
-            raise
-        return
-    if path.is_dir():
-        raise WriteError(path, "it is a folder")
-    created = _make_folders(path.parent, path)
-    tmp: Path | None = None
-    in_block = False  # OS errors of our own steps are always about `path`; the block's, when they say so
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        os.chmod(tmp, _umask_mode())
-        in_block = True
+    with atomic_paths([path]) as (tmp,):
         yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Temporary paths for several files that all become their destinations when the block ends, or none.
+
+    For a command writing several outputs (`draw -o a.svg -o b.png`): every destination is checked
+    before anything is written (its temporary file is created beside it, its folder made), the block
+    writes the temporaries, then all are fsynced and renamed over their destinations. If any step
+    fails — a destination that cannot be written, the block, a rename — no destination changes: the
+    temporaries and the folders made for them are removed, and files already renamed are put back (a
+    previous file from a hard link kept until the end, a new file removed). Devices and pipes are
+    written in place (as by `atomic_path`), so they cannot be taken back.
+
+    Raises:
+        WriteError: a destination cannot be written; an OS error inside the block is one when it names a
+            destination or its temporary, or names no file and there is one destination (else the block
+            says which file failed, with `write_error`).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     a, b = Path(tmp) / "a.svg", Path(tmp) / "file" / "b.png"
+    ...     _ = Path(tmp, "file").write_text("a file, not a folder")
+    ...     try:
+    ...         with atomic_paths([a, b]) as parts:
+    ...             _ = parts[0].write_text("<svg/>")  # never runs: b cannot be written
+    ...     except WriteError as exc:
+    ...         print(exc)
+    ...     sorted(p.name for p in Path(tmp).iterdir())
+    cannot write .../file/b.png: .../file is a file, not a folder
+    ['file']
+    """
+    targets = [Path(p) for p in paths]
+    temps: dict[Path, Path] = {}  # destination → the file to write (itself for a device or pipe)
+    created: list[Path] = []
+    current: Path | None = targets[0] if len(targets) == 1 else None  # whom an OS error is about
+    in_block = False
+    try:
+        for path in dict.fromkeys(targets):
+            current = path
+            if _is_special(path):
+                temps[path] = path
+                continue
+            if path.is_dir():
+                raise WriteError(path, "it is a folder")
+            created += _make_folders(path.parent, path)
+            prefix, suffix = f".{path.name}.", ".tmp" + path.suffix
+            fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+            os.close(fd)
+            temps[path] = Path(tmp_name)
+            os.chmod(tmp_name, _umask_mode())
+        current = targets[0] if len(targets) == 1 else None
+        in_block = True
+        yield [temps[p] for p in targets]
         in_block = False
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        for path, tmp in temps.items():
+            current = path
+            if tmp != path:
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+        _replace_all(temps)
     except BaseException as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        for path, tmp in temps.items():
+            if tmp != path:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
         _remove_folders(created)
-        if isinstance(exc, OSError) and (not in_block or _is_write_error(exc, path, *([tmp] if tmp else []))):
-            raise write_error(path, exc) from None
+        about = _blamed(exc, current, temps) if in_block else current
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError) and about is not None:
+            raise write_error(about, exc) from None
         raise
-    _fsync_folder(path.parent)
+    for folder in dict.fromkeys(path.parent for path, tmp in temps.items() if tmp != path):
+        _fsync_folder(folder)
+
+
+def _blamed(exc: BaseException, sole: Path | None, temps: dict[Path, Path]) -> Path | None:
+    """The destination an OS error raised inside the block is about, or None when it is not about ours."""
+    names = {str(name): path for path, tmp in temps.items() for name in (path, tmp)}
+    if not _is_write_error(exc, *map(Path, names)):
+        return None
+    filename = getattr(exc, "filename", None)
+    return sole if filename is None else names[str(filename)]
+
+
+def _replace_all(temps: dict[Path, Path]) -> None:
+    """Rename every temporary over its destination; on a failure put back those already renamed."""
+    done: list[tuple[Path, Path | None, bool]] = []  # (destination, link to its previous file, existed)
+    try:
+        for path, tmp in temps.items():
+            if tmp == path:
+                continue
+            existed, backup = path.exists(), None
+            if existed and len(temps) > 1:
+                backup = tmp.with_name(tmp.name + ".old")
+                try:
+                    os.link(path, backup)
+                except OSError:  # a file system without hard links: the previous file cannot be kept
+                    backup = None
+            done.append((path, backup, existed))
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise write_error(path, exc) from None
+    except BaseException:
+        for path, backup, existed in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, path)
+                elif not existed:
+                    path.unlink()
+        raise
+    finally:
+        for _, backup, _ in done:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    backup.unlink()
 
 
 @contextlib.contextmanager
@@ -273,6 +358,7 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
 __all__ = [
     "atomic_file",
     "atomic_path",
+    "atomic_paths",
     "atomic_write_bytes",
     "atomic_write_text",
     "make_folder",

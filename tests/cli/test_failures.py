@@ -75,6 +75,15 @@ CASES: list[Case] = [
     *_writes("draw", DRAW, ".svg"),
     *_writes("draw", DRAW, ".png")[2:],  # PNG (matplotlib's own writer) on a full disk too
     *_writes("diagram", ["kws_cnn"], ".svg"),
+    # several outputs: all or none (the first, writable, must not be left behind)
+    Case("draw-second-below-a-file", ("draw", *DRAW, "-o", "a.svg", "-o", "{file}/b.png"),
+         "cannot write {file}/b.png: "),
+    Case("draw-second-unwritable", ("draw", *DRAW, "-o", "a.png", "-o", "a.svg", "-o", f"{UNWRITABLE}/b.svg"),
+         f"cannot write {UNWRITABLE}/b.svg: "),
+    Case("draw-second-disk-full", ("draw", *DRAW, "-o", "a.svg", "-o", "{full}"),
+         "cannot write {full}: No space left on device", full_suffix=".png"),
+    Case("diagram-second-unwritable", ("diagram", "kws_cnn", "-o", "a.svg", "-o", f"{UNWRITABLE}/b.png"),
+         f"cannot write {UNWRITABLE}/b.png: "),
     *_writes("report", ["kws_cnn", "--no-figures", "--no-graph"], ".html"),
     *_writes("whatif", ["kws_cnn", "--to", "separable"], ".pt"),
     *_writes("export", ["kws_cnn"], ".onnx"),
@@ -174,6 +183,25 @@ def test_failure_is_one_line_naming_the_value_and_leaves_nothing(
     assert _tree(work) == before, "left behind in the working folder"
     assert _tree(aside) == before_aside, "left behind beside the inputs"
     assert Path("/dev/full").is_char_device(), "/dev/full was replaced"
+
+
+def test_several_outputs_keep_the_previous_files_when_one_cannot_be_written(
+    workdir: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("a.svg").write_text("old drawing")
+    Path("a.png").write_bytes(b"old picture")
+    argv = ["draw", *DRAW, "-o", "a.svg", "-o", "new/c.svg", "-o", "a.png", "-o", f"{workdir['file']}/b.png"]
+    assert main(argv) == 2
+    file = workdir["file"]
+    assert (
+        capsys.readouterr().err
+        == f"convwise: error: cannot write {file}/b.png: {file} is a file, not a folder\n"
+    )
+    assert Path("a.svg").read_text() == "old drawing" and Path("a.png").read_bytes() == b"old picture"
+    assert sorted(_tree(Path.cwd())) == ["a.png", "a.svg"]  # no new/ folder, no temporary files
+    assert main(["draw", *DRAW, "-o", "a.svg", "-o", "new/c.svg", "-o", "a.png"]) == 0  # and when all can be
+    assert Path("a.svg").read_text() == Path("new/c.svg").read_text() != "old drawing"
+    assert Path("a.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_catalogue_covers_every_command() -> None:

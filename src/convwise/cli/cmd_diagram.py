@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     graph = model_graph(model, shape, name=name)
     canvas = draw_graph(graph)
     outputs = args.output or [f"{name}.svg"]
-    written = [str(canvas.save(path, scale=args.scale)) for path in outputs]
+    written = [str(p) for p in canvas.save_all(outputs, scale=args.scale)]  # all files or none
     if args.json:
         print_json({"files": written, "graph": graph.to_dict()})
     else:

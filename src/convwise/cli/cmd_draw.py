@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     cost = layer_cost(spec, shape, batch=batch, dtype=dtype)
     canvas = draw_cost(cost, DrawOptions(max_channels=args.max_channels, max_filters=args.max_filters))
     outputs = args.output or [f"{spec.kind}.svg"]
-    written = [str(canvas.save(path, scale=args.scale)) for path in outputs]
+    written = [str(p) for p in canvas.save_all(outputs, scale=args.scale)]  # all files or none
     if args.json:
         payload = {"files": written, "width": canvas.width, "height": canvas.height}
         print_json({**payload, "layer": cost.to_dict(explain=args.explain)})

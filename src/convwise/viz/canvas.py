@@ -13,13 +13,14 @@ W×H units saved at `scale` s is exactly round(W·s)×round(H·s) pixels.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from convwise.core.errors import config_error, missing_extra
-from convwise.fileio import atomic_path, atomic_write_text
+from convwise.fileio import atomic_paths, write_error
 from convwise.viz.fonts import CENTRE_ABOVE_BASELINE, MONO, SANS, text_width
 
 __all__ = ["Canvas", "Shape", "text_width"]
@@ -201,15 +202,11 @@ class Canvas:
         Raises:
             MissingDependencyError: if matplotlib is not installed.
         """
-        try:
-            import matplotlib
+        return self.save_all([path], scale=scale, formats=["png"])[0]
 
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise missing_extra("matplotlib", "viz", "PNG output") from None
-        if scale <= 0:
-            raise config_error("`scale` must be positive.", scale=scale)
+    def _write_png(self, file: Path, scale: float) -> None:
+        import matplotlib.pyplot as plt
+
         fig = plt.figure(figsize=(self.width / 72.0, self.height / 72.0), dpi=72.0 * scale)
         try:
             ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -219,12 +216,9 @@ class Canvas:
             fig.patch.set_facecolor(self.background)
             for z, s in enumerate(self.shapes):
                 _mpl_shape(ax, s, z)
-            path = Path(path)
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=72.0 * scale, facecolor=self.background)
+            fig.savefig(file, format="png", dpi=72.0 * scale, facecolor=self.background)
         finally:
             plt.close(fig)
-        return path
 
     def save(self, path: str | Path, *, scale: float = 2.0) -> Path:
         """Write SVG or PNG, chosen by the suffix of `path`.
@@ -232,14 +226,56 @@ class Canvas:
         Raises:
             ConfigError: for a suffix other than .svg or .png.
         """
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".svg":
-            atomic_write_text(self.to_svg(), path)
-            return path
-        if suffix == ".png":
-            return self.to_png(path, scale=scale)
-        raise config_error("The output file must end in .svg or .png.", output=str(path))
+        return self.save_all([path], scale=scale)[0]
+
+    def save_all(
+        self, paths: Sequence[str | Path], *, scale: float = 2.0, formats: Sequence[str] | None = None
+    ) -> list[Path]:
+        """Write the drawing to every path (SVG or PNG by suffix, or as `formats` says): all files, or none.
+
+        Every destination is checked and every file written to a temporary beside it before any is
+        replaced (`convwise.fileio.atomic_paths`), so `draw -o a.svg -o /unwritable/b.png` leaves no
+        a.svg behind.
+
+        Raises:
+            ConfigError: a suffix other than .svg or .png, or a scale that is not positive.
+            MissingDependencyError: a PNG without matplotlib (the `viz` extra).
+            WriteError: a file cannot be written (then none is).
+
+        >>> import tempfile
+        >>> canvas = Canvas(40, 20)
+        >>> canvas.rect(5, 5, 30, 10, fill="#cc0000")
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     written = canvas.save_all([Path(tmp) / "a.svg", Path(tmp) / "a.png"], scale=1.0)
+        ...     svg, png = written[0].read_text(), written[1].read_bytes()
+        ...     [p.name for p in written], svg.count("<rect"), png[:4] == b"\\x89PNG"
+        (['a.svg', 'a.png'], 2, True)
+        """
+        paths = [Path(p) for p in paths]
+        kinds = list(formats) if formats is not None else [p.suffix.lower().lstrip(".") for p in paths]
+        for path, kind in zip(paths, kinds, strict=True):
+            if kind not in ("svg", "png"):
+                raise config_error("The output file must end in .svg or .png.", output=str(path))
+        if "png" in kinds:
+            try:
+                import matplotlib
+
+                matplotlib.use("Agg", force=False)
+                import matplotlib.pyplot
+            except ImportError:
+                raise missing_extra("matplotlib", "viz", "PNG output") from None
+            if scale <= 0:
+                raise config_error("`scale` must be positive.", scale=scale)
+        with atomic_paths(paths) as parts:
+            for path, part, kind in zip(paths, parts, kinds, strict=True):
+                try:
+                    if kind == "svg":
+                        part.write_text(self.to_svg(), encoding="utf-8")
+                    else:
+                        self._write_png(part, scale)
+                except OSError as exc:  # e.g. a full disk while matplotlib writes
+                    raise write_error(path, exc) from None
+        return paths
 
 
 # ---------------------------------------------------------------------- SVG writer
