@@ -111,3 +111,117 @@ def test_the_zoo_model_keeps_its_state_dict_and_function():
     assert paths.count("pointwise") == 5 and paths.count("im2col") == 1 and paths.count("conv2d") == 5
     torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)
     assert sum(p.numel() for p in model.parameters()) == 184_234
+
+
+# ---- FastSELU: convwise's C++ SELU against F.selu ------------------------------------------------------
+
+
+def _native_or_skip() -> None:
+    from convwise.layers import native
+
+    reason = native.why_unavailable()
+    if reason is not None:
+        pytest.skip(f"convwise's C++ kernels cannot be built here: {reason}")
+
+
+@pytest.mark.parametrize(
+    ("shape", "channels_last"),
+    [((3, 8, 5, 7), True), ((3, 8, 5, 7), False), ((4, 129), False), ((1000,), False), ((2, 3, 1, 1), True)],
+)
+def test_fast_selu_matches_f_selu_with_gradients(shape, channels_last):
+    _native_or_skip()
+    from convwise.layers.fast import FastSELU
+
+    torch.manual_seed(0)
+    # Both sides of 0, near 0, the saturated tail, and large positives (the oracle is ATen's selu).
+    x = torch.cat([torch.randn(shape).flatten() * 4, torch.tensor([0.0, -1e-6, 1e-6, -30.0, -104.0, 80.0])])
+    x = x[: torch.Size(shape).numel()].reshape(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=CL)
+    act = FastSELU()
+    assert act.path(x) == "native"
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ours, ref = act(xa), nn.functional.selu(xb)
+    torch.testing.assert_close(ours, ref, rtol=2e-6, atol=2e-6)
+    assert ours.stride() == ref.stride()  # the input's memory format is kept
+    grad = torch.randn(shape)  # contiguous even when x is channels-last: the kernel takes any layout
+    ours.backward(grad)
+    ref.backward(grad)
+    torch.testing.assert_close(xa.grad, xb.grad, rtol=2e-6, atol=2e-6)
+
+
+def test_fast_selu_keeps_inf_and_nan():
+    _native_or_skip()
+    from convwise.layers.fast import FastSELU
+
+    x = torch.tensor([float("inf"), float("-inf"), float("nan")] + [0.5] * 29)  # > one vector of 16
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ours, ref = FastSELU()(xa), nn.functional.selu(xb)
+    torch.testing.assert_close(ours, ref, equal_nan=True)
+    ours.sum().backward()
+    ref.sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        torch.randn(2, 3, dtype=torch.float64),  # not fp32
+        torch.randn(4, 6)[:, ::2],  # not dense
+        torch.randn(2, 3, 4, 5).permute(0, 1, 3, 2),  # neither contiguous nor channels-last
+    ],
+)
+def test_fast_selu_other_cases_are_f_selu(x):
+    from convwise.layers.fast import FastSELU
+
+    act = FastSELU()
+    assert act.path(x) == "selu"
+    torch.testing.assert_close(act(x), nn.functional.selu(x), rtol=0, atol=0)
+
+
+def test_fast_selu_under_autocast_is_f_selu():
+    from convwise.layers.fast import FastSELU
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert FastSELU().path(torch.randn(2, 3)) == "selu"
+
+
+def test_without_the_kernels_fast_selu_warns_once_and_runs_f_selu(monkeypatch):
+    from convwise.layers import native
+    from convwise.layers.fast import FastSELU
+
+    monkeypatch.setenv("CONVWISE_NATIVE", "0")
+    monkeypatch.setattr(native, "_STATE", {})
+    x = torch.randn(5, 7)
+    with pytest.warns(UserWarning, match="not used: disabled by CONVWISE_NATIVE=0"):
+        assert FastSELU().path(x) == "selu"
+    torch.testing.assert_close(FastSELU()(x), nn.functional.selu(x), rtol=0, atol=0)  # no second warning
+
+
+def test_a_failing_build_is_a_warning_not_an_error(monkeypatch):
+    from convwise.layers import native
+
+    def broken() -> None:
+        raise RuntimeError("Error building extension 'convwise_selu'\nsimulated compiler failure")
+
+    monkeypatch.setattr(native, "_STATE", {})
+    monkeypatch.setattr(native, "why_unavailable", lambda: None)
+    monkeypatch.setattr(native, "_build", broken)
+    with pytest.warns(UserWarning, match="selu.cpp failed: simulated compiler failure"):
+        assert native.kernels() is None
+
+
+def test_use_fast_layers_swaps_convs_and_selus_keeping_the_state_dict():
+    from convwise.layers.fast import FastSELU, use_fast_layers_
+
+    torch.manual_seed(0)
+    model = build("fashion_separable_cnn").to(memory_format=CL)
+    x = torch.randn(4, 1, 28, 28).contiguous(memory_format=CL)
+    expected, keys = model(x), list(model.state_dict())
+    assert use_fast_layers_(model) == 11 + 7  # 11 convolutions, 7 SELUs (six after convs, one after dense)
+    assert sum(isinstance(m, FastSELU) for m in model.modules()) == 7
+    assert list(model.state_dict()) == keys
+    torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)
+    plain = build("fashion_separable_cnn")
+    assert use_fast_layers_(plain, selu=False) == 11
+    assert not any(isinstance(m, FastSELU) for m in plain.modules())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import torch
 
 from convwise.core.errors import ConfigError, config_error
-from convwise.layers.fast import use_fast_convs_
+from convwise.layers.fast import use_fast_layers_
 from convwise.train.checkpoint import (
     RESUME_FORMAT,
     atomic_save,
@@ -131,8 +132,8 @@ class Trainer:
         self.say(
             f"[bold]convwise train[/bold] {c.model} on {s.dataset} (recipe {c.recipe}): "
             f"{len(s.y_train):,} train / {len(s.y_val):,} validation / {len(s.y_test):,} test images "
-            f"from {raw.folder}; {self.ctx.world_size} process(es) x {self.threads} thread(s); "
-            f"run dir {self.run}"
+            f"from {raw.folder}; {self.ctx.world_size} process(es) x {self.threads} thread(s) "
+            f"(OpenMP wait policy {os.environ.get('OMP_WAIT_POLICY', 'default')}); run dir {self.run}"
         )
 
     def build_model(self) -> None:
@@ -147,7 +148,8 @@ class Trainer:
             self.print_summary(model)
         if self.config.channels_last:
             model = model.to(memory_format=torch.channels_last)
-            use_fast_convs_(model)  # pointwise / first convs as matrix products (same parameters)
+            # pointwise / first convs as matrix products, SELU as compiled loops (same parameters)
+            use_fast_layers_(model, selu=can_compile() and not self.config.compile)
         self.model: torch.nn.Module = model
         self.net: torch.nn.Module = model
         if self.ctx.enabled:
