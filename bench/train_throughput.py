@@ -22,17 +22,19 @@ Usage: python bench/train_throughput.py [--images 3200] [--batch-sizes 32 128] [
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `convwise train` does, before torch loads
-
-import argparse
-import json
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
+
+from convwise.cli.cmd_train import choose_openmp_wait
+
+choose_openmp_wait()  # as `convwise train` does, before torch loads
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 GOAL = 1.3
 HERE = Path(__file__).resolve().parent
@@ -65,7 +67,7 @@ def convwise_images_per_s(images: int, batch: int, epochs: int, precision: str =
     """Best images/s of `epochs` timed epochs of convwise's training step (after a warm-up epoch)."""
     import torch
 
-    from convwise.layers.fast import use_fast_convs_
+    from convwise.layers.fast import use_fast_layers_
     from convwise.models import build
     from convwise.train.distributed import DistContext
     from convwise.train.epoch import lr_lambda, run_epoch
@@ -76,7 +78,7 @@ def convwise_images_per_s(images: int, batch: int, epochs: int, precision: str =
     config.batch_size, config.precision = batch, precision
     torch.manual_seed(0)
     model = build(config.model).to(memory_format=torch.channels_last)
-    use_fast_convs_(model)
+    use_fast_layers_(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, eps=config.adam_eps, fused=True)
     steps = -(-images // batch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config, steps))
@@ -188,6 +190,9 @@ def main() -> int:
     from convwise.train.step import cpu_flags, cpu_model
 
     python = ensure_keras(args.keras_python)
+    from convwise.deploy.optimized import tune_allocator
+
+    tuned = tune_allocator()  # as `convwise train` does (both PyTorch loops share this process)
     threads = available_cpus()
     torch.set_num_threads(threads)
     flags = cpu_flags()
@@ -196,7 +201,8 @@ def main() -> int:
         "cpu": cpu_model(),
         "flags": [f for f in FLAGS_SHOWN if f in flags],
         "threads": threads,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "allocator": "tuned" if tuned else "default",
         "torch": torch.__version__,
         "throughput": [],
     }
@@ -237,7 +243,8 @@ def print_tables(out: dict, args: argparse.Namespace) -> None:
     print(f"CPU: {out['cpu']} ({out['threads']} threads used; flags: {' '.join(out['flags'])})")
     k = out.get("keras", {})
     print(
-        f"torch {out['torch']}, OMP_WAIT_POLICY={out['omp_wait_policy']}; Keras {k.get('keras', '?')} on "
+        f"torch {out['torch']}, OMP_WAIT_POLICY={out['omp_wait_policy']}, allocator {out['allocator']}; "
+        f"Keras {k.get('keras', '?')} on "
         f"{k.get('backend', '?')} {k.get('tensorflow', '')}"
     )
     if out["throughput"]:

@@ -41,7 +41,6 @@ WITHOUT_EXAMPLES = {
     "convwise.cli.cmd_paper",
     "convwise.cli.cmd_report",
     "convwise.cli.cmd_summary",
-    "convwise.cli.cmd_train",
     "convwise.cli.cmd_whatif",
     "convwise.cli.cmd_zoo",
     "convwise.cli.main",

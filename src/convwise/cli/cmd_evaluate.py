@@ -35,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the checkpoint, normalise the split with the stored statistics, print the scores."""
-    from convwise.cli.cmd_train import passive_openmp
+    from convwise.cli.cmd_train import choose_openmp_wait
 
-    passive_openmp()
+    choose_openmp_wait()
     from rich.console import Console
 
     from convwise.data import Normalization, load_raw

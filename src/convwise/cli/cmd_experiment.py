@@ -39,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run (or continue) the experiment and print the Markdown table."""
-    from convwise.cli.cmd_train import passive_openmp
+    from convwise.cli.cmd_train import choose_openmp_wait
 
-    passive_openmp()
+    choose_openmp_wait()
     import dataclasses
 
     from rich.console import Console

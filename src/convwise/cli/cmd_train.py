@@ -118,17 +118,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--json", action="store_true", help="human output to stderr, one JSON object to stdout")
 
 
-def passive_openmp() -> None:
-    """Make idle OpenMP threads sleep instead of spinning (set before torch is imported).
+def wait_policy(cpus: int, threads: int, load: float) -> str:
+    """The OpenMP wait policy for `threads` busy threads in total on `cpus` CPUs already carrying `load`.
 
-    On a shared or oversubscribed CPU, spinning threads of two processes starve each other: measured here,
-    2 threads under load ran a training step ~10x slower with the default policy than with PASSIVE.
-    An explicit OMP_WAIT_POLICY in the environment is respected.
+    "ACTIVE" (idle threads spin, ready for the next short op) when the threads fit beside the load;
+    "PASSIVE" (idle threads sleep at once) when they do not, where spinning threads of several processes
+    starve each other. Measured on a 2-core machine (docs/training.md, "Speed on a CPU"): quiet, spinning
+    trained 1.1-1.4x faster than PASSIVE; under a load of 8-13, spinning was ~10x slower.
+
+    >>> wait_policy(cpus=2, threads=2, load=0.3), wait_policy(cpus=2, threads=2, load=1.8)
+    ('ACTIVE', 'PASSIVE')
+    """
+    return "PASSIVE" if load + threads > cpus + 1 else "ACTIVE"
+
+
+def choose_openmp_wait(threads: int | None = None) -> None:
+    """Set OMP_WAIT_POLICY by `wait_policy` from this machine's CPUs and 1-minute load (before torch loads).
+
+    `threads`: this process's intra-op threads (default: its CPUs / torchrun's local processes); all local
+    processes are counted. An explicit OMP_WAIT_POLICY in the environment is respected.
     """
     import os
 
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "torch" in sys.modules or "OMP_WAIT_POLICY" in os.environ:
+        return
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    per_process = threads or max(1, cpus // local)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    os.environ["OMP_WAIT_POLICY"] = wait_policy(cpus, per_process * local, load)
 
 
 def _sigterm_as_interrupt() -> object:
@@ -146,8 +170,12 @@ def _sigterm_as_interrupt() -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Train, then print the test report (or the JSON results)."""
-    passive_openmp()
+    choose_openmp_wait(getattr(args, "threads", None))
     import dataclasses
+
+    from convwise.deploy.optimized import tune_allocator
+
+    tune_allocator()  # a training process keeps its activations' memory (docs/training.md, "Speed on a CPU")
 
     from rich.console import Console
 
