@@ -2,12 +2,15 @@
 
 Table 1, images/s at batch 32 and 128 (fp32; bf16 where the CPU has it, marked), one interleaved run:
 - convwise: its own training step (`convwise.train.epoch.run_epoch` + `TrainStep`: channels-last, the fast
-  pointwise / first convs of `convwise.layers.fast`, fused Adam, running sums kept as tensors), with the
-  thread count and OpenMP wait policy `convwise train` uses;
-- plain PyTorch: the textbook loop (the same model built from nn.Conv2d, channels-last, torch.optim.Adam);
+  pointwise / first convs and SELU of `convwise.layers.fast`, fused Adam, running sums kept as tensors), with
+  the thread count, OpenMP wait policy and heap settings `convwise train` uses;
+- plain PyTorch: the textbook loop (the same model built from nn.Conv2d, channels-last, torch.optim.Adam;
+  glibc's and OpenMP's default settings);
 - Keras 3 on TensorFlow: `model.fit` of the same model (bench/keras_seed.py), in a venv of its own.
 Rounds are interleaved (convwise, PyTorch, Keras, convwise, ...) so that load on a shared machine hits all
 alike; the best of `--repeats` is kept, and the ratio of medians is shown too. Goal: convwise >= 1.3x Keras.
+Every measurement runs in a process of its own: convwise's with the wait policy and heap `convwise train`
+chooses, plain PyTorch's with the defaults, and none beside another side's idle (perhaps spinning) threads.
 
 Table 2 (`--time-to-accuracy`): `convwise train --recipe seed --track-test` and the seed's Keras script on
 the real data, the same recipe; the first epoch whose test accuracy reaches `--target`, and its time.
@@ -24,19 +27,21 @@ from __future__ import annotations
 import os
 import sys
 
-from convwise.cli.cmd_train import choose_openmp_wait
+if sys.argv[1:2] == ["--worker"] and sys.argv[2:3] != ["pytorch"]:
+    from convwise.cli.cmd_train import choose_openmp_wait
 
-choose_openmp_wait()  # as `convwise train` does, before torch loads
+    choose_openmp_wait()  # a convwise side: as `convwise train` does, before torch loads
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 GOAL = 1.3
+USER_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")  # set by whoever started the bench: kept
 HERE = Path(__file__).resolve().parent
 KERAS_VENV = Path.home() / ".cache" / "convwise-bench" / "tf"
 FLAGS_SHOWN = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
@@ -120,10 +125,55 @@ def plain_images_per_s(images: int, batch: int, epochs: int) -> float:
     return images / min(times)
 
 
+def _child_env() -> dict[str, str]:
+    """The environment for a measured child process: ours, less an OMP_WAIT_POLICY we did not inherit."""
+    env = dict(os.environ)
+    if not USER_WAIT_POLICY:
+        env.pop("OMP_WAIT_POLICY", None)
+    return env
+
+
+def worker_run(side: str, batch: int, images: int, epochs: int) -> dict:
+    """One measurement of `side` (convwise, convwise_bf16, pytorch) in a process of its own.
+
+    Each side gets a fresh process, so that its OpenMP threads and heap are its own, and no idle threads
+    of another side spin (OMP_WAIT_POLICY=ACTIVE) beside it — nor beside the Keras run.
+    """
+    cmd = [sys.executable, __file__, "--worker", side, "--batch-sizes", str(batch)]
+    cmd += ["--images", str(images), "--epochs", str(epochs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env=_child_env())
+    if proc.returncode != 0:
+        raise RuntimeError(f"{side} side failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def worker(side: str, images: int, batch: int, epochs: int) -> int:
+    """The `--worker` mode: measure one side and print one JSON line."""
+    import torch
+
+    from convwise.deploy.optimized import tune_allocator
+    from convwise.train.distributed import available_cpus
+
+    torch.set_num_threads(available_cpus())
+    if side == "pytorch":  # the textbook loop: glibc's and OpenMP's defaults
+        ips, tuned = plain_images_per_s(images, batch, epochs), False
+    else:  # as `convwise train` runs: its wait policy (chosen above) and the tuned heap
+        tuned = tune_allocator()
+        precision = "bf16" if side == "convwise_bf16" else "fp32"
+        ips = convwise_images_per_s(images, batch, epochs, precision)
+    policy = os.environ.get("OMP_WAIT_POLICY", "default")
+    print(json.dumps({"images_per_s": ips, "omp_wait_policy": policy, "allocator": tuned}))
+    return 0
+
+
 def keras_run(python: str, *args: str, timeout: int = 3600) -> dict:
     """Run bench/keras_seed.py in the Keras venv; its last stdout line as JSON."""
     proc = subprocess.run(
-        [python, str(HERE / "keras_seed.py"), *args], capture_output=True, text=True, timeout=timeout
+        [python, str(HERE / "keras_seed.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_child_env(),
     )
     if proc.returncode != 0:
         raise RuntimeError(f"Keras side failed:\n{proc.stderr[-3000:]}")
@@ -182,7 +232,10 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=0.911)
     parser.add_argument("--bf16-run", action="store_true", help="table 2 also with --precision bf16")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", choices=["convwise", "convwise_bf16", "pytorch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.images, args.batch_sizes[0], args.epochs)
 
     import torch
 
@@ -190,19 +243,15 @@ def main() -> int:
     from convwise.train.step import cpu_flags, cpu_model
 
     python = ensure_keras(args.keras_python)
-    from convwise.deploy.optimized import tune_allocator
-
-    tuned = tune_allocator()  # as `convwise train` does (both PyTorch loops share this process)
-    threads = available_cpus()
-    torch.set_num_threads(threads)
+    threads = available_cpus()  # this process measures nothing itself: each side runs in its own
     flags = cpu_flags()
     bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
     out: dict = {
         "cpu": cpu_model(),
         "flags": [f for f in FLAGS_SHOWN if f in flags],
         "threads": threads,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
-        "allocator": "tuned" if tuned else "default",
+        "omp_wait_policy": set(),
+        "allocator": set(),
         "torch": torch.__version__,
         "throughput": [],
     }
@@ -210,15 +259,17 @@ def main() -> int:
     for batch in [] if args.skip_throughput else args.batch_sizes:
         got: dict[str, list[float]] = {s: [] for s in sides}
         for _ in range(args.repeats):
-            got["convwise"].append(convwise_images_per_s(args.images, batch, args.epochs))
-            got["pytorch"].append(plain_images_per_s(args.images, batch, args.epochs))
+            for side in ["convwise", "pytorch"] + (["convwise_bf16"] if bf16 else []):
+                r = worker_run(side, batch, args.images, args.epochs)
+                got[side].append(r["images_per_s"])
+                if side == "convwise":
+                    out["omp_wait_policy"].add(r["omp_wait_policy"])
+                    out["allocator"].add("tuned" if r["allocator"] else "default")
             k = keras_run(
                 python, "--throughput", str(args.images), "--batch", str(batch), "--epochs", str(args.epochs)
             )
             out["keras"] = {key: v for key, v in k.items() if key != "images_per_s"}
             got["keras"].append(k["images_per_s"])
-            if bf16:
-                got["convwise_bf16"].append(convwise_images_per_s(args.images, batch, args.epochs, "bf16"))
         out["throughput"].append({"batch": batch, "all": got, "load": os.getloadavg()[0]})
     if args.time_to_accuracy:
         runs = {"keras": keras_run(python, str(_data_dir(args.data_dir)), timeout=7200)}
@@ -226,6 +277,8 @@ def main() -> int:
         if args.bf16_run and bf16:
             runs["convwise_bf16"] = convwise_seed_run(args.data_dir, "bf16", threads)
         out["time_to_accuracy"] = runs
+    out["omp_wait_policy"] = sorted(out["omp_wait_policy"])
+    out["allocator"] = sorted(out["allocator"])
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -243,7 +296,8 @@ def print_tables(out: dict, args: argparse.Namespace) -> None:
     print(f"CPU: {out['cpu']} ({out['threads']} threads used; flags: {' '.join(out['flags'])})")
     k = out.get("keras", {})
     print(
-        f"torch {out['torch']}, OMP_WAIT_POLICY={out['omp_wait_policy']}, allocator {out['allocator']}; "
+        f"torch {out['torch']}; convwise's side: OMP_WAIT_POLICY {'/'.join(out['omp_wait_policy']) or '-'}, "
+        f"allocator {'/'.join(out['allocator']) or '-'} (plain PyTorch: the defaults); "
         f"Keras {k.get('keras', '?')} on "
         f"{k.get('backend', '?')} {k.get('tensorflow', '')}"
     )

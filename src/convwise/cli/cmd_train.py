@@ -118,41 +118,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--json", action="store_true", help="human output to stderr, one JSON object to stdout")
 
 
-def wait_policy(cpus: int, threads: int, load: float) -> str:
-    """The OpenMP wait policy for `threads` busy threads in total on `cpus` CPUs already carrying `load`.
+def wait_policy(cpus: int, threads: int, busy: float) -> str:
+    """The OpenMP wait policy for `threads` threads in total on `cpus` CPUs of which `busy` are in use.
 
-    "ACTIVE" (idle threads spin, ready for the next short op) when the threads fit beside the load;
+    "ACTIVE" (idle threads spin, ready for the next short op) when the threads fit beside the busy CPUs;
     "PASSIVE" (idle threads sleep at once) when they do not, where spinning threads of several processes
     starve each other. Measured on a 2-core machine (docs/training.md, "Speed on a CPU"): quiet, spinning
-    trained 1.1-1.4x faster than PASSIVE; under a load of 8-13, spinning was ~10x slower.
+    trained 1.1-1.4x faster than PASSIVE; beside other busy processes, spinning was up to ~10x slower.
 
-    >>> wait_policy(cpus=2, threads=2, load=0.3), wait_policy(cpus=2, threads=2, load=1.8)
+    >>> wait_policy(cpus=2, threads=2, busy=0.2), wait_policy(cpus=2, threads=2, busy=0.8)
     ('ACTIVE', 'PASSIVE')
     """
-    return "PASSIVE" if load + threads > cpus + 1 else "ACTIVE"
+    return "PASSIVE" if busy + threads > cpus + 0.5 else "ACTIVE"
 
 
-def choose_openmp_wait(threads: int | None = None) -> None:
-    """Set OMP_WAIT_POLICY by `wait_policy` from this machine's CPUs and 1-minute load (before torch loads).
+def busy_cpus(interval: float = 0.25) -> float:
+    """How many CPUs other processes keep busy right now: /proc/stat sampled `interval` s apart (Linux).
 
-    `threads`: this process's intra-op threads (default: its CPUs / torchrun's local processes); all local
-    processes are counted. An explicit OMP_WAIT_POLICY in the environment is respected.
+    Elsewhere the 1-minute load average (0 where there is none).
+
+    >>> 0.0 <= busy_cpus(0.05)
+    True
     """
     import os
+    import time
 
-    if "torch" in sys.modules or "OMP_WAIT_POLICY" in os.environ:
-        return
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values[:8]), idle  # user nice system idle iowait irq softirq steal
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(interval)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except OSError:
+            return 0.0
+    cpus = os.cpu_count() or 1
+    elapsed = max(1, total1 - total0)
+    return cpus * (1.0 - (idle1 - idle0) / elapsed)
+
+
+def openmp_wait_here(threads: int | None = None) -> str:
+    """`wait_policy` for this machine now: its CPUs, `threads` per local process (default: CPUs / local
+    processes, as the trainer sets), torchrun's LOCAL_WORLD_SIZE processes, and `busy_cpus()`."""
+    import os
+
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
     local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
     per_process = threads or max(1, cpus // local)
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
-    os.environ["OMP_WAIT_POLICY"] = wait_policy(cpus, per_process * local, load)
+    return wait_policy(cpus, per_process * local, busy_cpus())
+
+
+def choose_openmp_wait(threads: int | None = None) -> None:
+    """Set OMP_WAIT_POLICY to `openmp_wait_here(threads)` before torch is imported.
+
+    An explicit OMP_WAIT_POLICY in the environment is respected; once torch is imported it is too late
+    (OpenMP reads it at start-up) and nothing is changed.
+    """
+    import os
+
+    if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = openmp_wait_here(threads)
 
 
 def _sigterm_as_interrupt() -> object:
