@@ -273,6 +273,8 @@ def main() -> int:
         out["throughput"].append({"batch": batch, "all": got, "load": os.getloadavg()[0]})
     if args.time_to_accuracy:
         runs = {"keras": keras_run(python, str(_data_dir(args.data_dir)), timeout=7200)}
+        keep = ("keras", "backend", "tensorflow")
+        out.setdefault("keras", {key: runs["keras"][key] for key in keep if key in runs["keras"]})
         runs["convwise"] = convwise_seed_run(args.data_dir, "fp32", threads)
         if args.bf16_run and bf16:
             runs["convwise_bf16"] = convwise_seed_run(args.data_dir, "bf16", threads)
