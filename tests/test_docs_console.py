@@ -1,5 +1,5 @@
-"""The console blocks of README.md show what the commands print today; the README's Python
-snippet prints what its comment says.
+"""The console blocks of README.md and docs/{summary,variants,zoo}.md show what the commands print today;
+the README's Python snippet prints what its comment says.
 
 A block is a ```console fence: `$ convwise …` lines, each followed by its output. Output shown whole must
 match exactly; output with `…` lines is a selection: every shown line must appear, in order. Commands that
@@ -20,8 +20,10 @@ import pytest
 from convwise.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md"]  # docs/*.md next: their blocks show selections without `…` marks
+PAGES = [ROOT / "README.md", *(ROOT / "docs" / name for name in ("summary.md", "variants.md", "zoo.md"))]
 FENCE = re.compile(r"```console\n(.*?)\n```", re.S)
+
+_FORMATS = "docs/summary.md's model-file examples: tests/formats/test_docs_examples.py"
 
 #: Commands shown but not run here, with the reason (prefix match on the command line).
 NOT_RUN = {
@@ -37,6 +39,10 @@ NOT_RUN = {
     "convwise summary net.py": "the reader's own file",
     "convwise whatif /tmp/": "the reader's own file",
     "python docs/make_figures.py": "writes docs/figures (tests/viz/test_docs_figures.py)",
+    "convwise export ds_cnn -o ds_cnn.onnx": _FORMATS,
+    "convwise summary ds_cnn.onnx": _FORMATS,
+    "convwise summary seed_cnn.keras": _FORMATS,
+    "convwise summary tests/fixtures/tflite/": _FORMATS,
 }
 
 
