@@ -32,7 +32,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from pathlib import Path
 import torch
 
 from convwise.deploy import tune_allocator
+from convwise.machine import cpu_flags, cpu_model
 from convwise.measure.latency import DEFAULT_BACKENDS, run_benchmark
 from convwise.measure.tables import print_report
 from convwise.models import resolve_target
@@ -50,16 +50,10 @@ FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16"
 
 
 def cpu_description() -> str:
-    """'Intel(R) Xeon(R) … | avx2 avx512f … | 2 CPUs' from /proc/cpuinfo (the platform name elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    fields = dict(ln.split(":", 1) for ln in text.splitlines() if ":" in ln)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get("flags", "").split())
+    """'Intel(R) Xeon(R) … | avx2 avx512f … | 2 CPUs', from convwise.machine."""
+    flags = cpu_flags()
     have = " ".join(f for f in FLAGS if f in flags) or "none of " + ",".join(FLAGS)
-    return f"{fields.get('model name', platform.machine())} | {have} | {os.cpu_count()} CPUs"
+    return f"{cpu_model()} | {have} | {os.cpu_count()} CPUs"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,26 +43,12 @@ def find(folder: Path, name: str) -> Path:
     raise SystemExit(f"{name}(.gz) not found in {folder}")
 
 
-def build(keras):  # the seed's model, as tests/keras_seed_model.py writes it, with a softmax head
-    layers = keras.layers
-    sep = {"padding": "same", "activation": "selu"}
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, **sep),
-            layers.SeparableConv2D(32, 3, **sep),
-            layers.MaxPooling2D(),
-            layers.SeparableConv2D(64, 3, **sep),
-            layers.SeparableConv2D(64, 3, **sep),
-            layers.MaxPooling2D(),
-            layers.SeparableConv2D(128, 3, **sep),
-            layers.SeparableConv2D(128, 3, **sep),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dense(128, activation="selu"),
-            layers.Dense(10, activation="softmax"),
-        ]
-    )
+def build(keras):
+    """The seed's model (tests/keras_seed_model.py, the tests' Keras oracle) with its softmax head."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from keras_seed_model import seed_fashion_cnn
+
+    return seed_fashion_cnn(keras, head_activation="softmax")
 
 
 def versions(keras) -> dict:

@@ -239,8 +239,8 @@ def main() -> int:
 
     import torch
 
+    from convwise.machine import cpu_flags, cpu_model
     from convwise.train.distributed import available_cpus
-    from convwise.train.step import cpu_flags, cpu_model
 
     python = ensure_keras(args.keras_python)
     threads = available_cpus()  # this process measures nothing itself: each side runs in its own

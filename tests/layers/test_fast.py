@@ -225,3 +225,15 @@ def test_use_fast_layers_swaps_convs_and_selus_keeping_the_state_dict():
     plain = build("fashion_separable_cnn")
     assert use_fast_layers_(plain, selu=False) == 11
     assert not any(isinstance(m, FastSELU) for m in plain.modules())
+
+
+def test_the_kernels_refuse_a_wrong_tensor_naming_what_they_got():
+    _native_or_skip()
+    from convwise.layers import native
+
+    ops = native.kernels()
+    with pytest.raises(RuntimeError, match="x must be a float32 CPU tensor, got Double"):
+        ops.selu_forward(torch.zeros(3, dtype=torch.float64))
+    y = torch.zeros(4, 6)
+    with pytest.raises(RuntimeError, match=r"grad and y must have one layout, got \[6, 4\]"):
+        ops.selu_backward(torch.zeros(6, 4), y)

@@ -253,8 +253,25 @@ def stage_cost(spec: Conv2dSpec, size: Pair) -> StageCost:
     return StageCost(spec, size, (ho, wo), (top, bottom, left, right), counts, tuple(ex))
 
 
+class CostReport:
+    """What a cost report derives from its counts, bytes moved and explanations (LayerCost, LinearCost)."""
+
+    counts: Counts
+    bytes_moved: int
+    explanations: tuple[Explanation, ...]
+
+    @property
+    def arithmetic_intensity(self) -> Fraction:
+        """FLOPs per byte moved (exact fraction)."""
+        return Fraction(self.counts.flops, self.bytes_moved) if self.bytes_moved else Fraction(0)
+
+    def explain(self) -> str:
+        """Every number of the report derived, one line each."""
+        return "\n".join(e.text() for e in self.explanations)
+
+
 @dataclass(frozen=True)
-class LayerCost:
+class LayerCost(CostReport):
     """The full cost report of one convolution variant on a given input (batch included)."""
 
     spec: LayerSpec
@@ -273,15 +290,6 @@ class LayerCost:
     def batch(self) -> int:
         """Batch size N the operation counts are for."""
         return self.input_shape[0]
-
-    @property
-    def arithmetic_intensity(self) -> Fraction:
-        """FLOPs per byte moved (exact fraction)."""
-        return Fraction(self.counts.flops, self.bytes_moved) if self.bytes_moved else Fraction(0)
-
-    def explain(self) -> str:
-        """Every number of the report derived, one line each."""
-        return "\n".join(e.text() for e in self.explanations)
 
     def to_dict(self, *, explain: bool = False) -> dict[str, Any]:
         """The layer report of docs/cost-model.md (shapes in N, C, H, W order; all integers exact)."""

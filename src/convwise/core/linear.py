@@ -19,16 +19,15 @@ multiplications = rows·in·out = 2·128·10 = 2,560
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
-from convwise.core.cost import Counts
+from convwise.core.cost import CostReport, Counts
 from convwise.core.explain import Explanation, fmt
 from convwise.core.validate import dtype_bytes, non_negative_int
 
 
 @dataclass(frozen=True)
-class LinearCost:
+class LinearCost(CostReport):
     """The cost of one linear layer on `rows` input vectors (batch and leading axes included).
 
     Attributes:
@@ -56,15 +55,6 @@ class LinearCost:
     output_bytes: int
     bytes_moved: int
     explanations: tuple[Explanation, ...]
-
-    @property
-    def arithmetic_intensity(self) -> Fraction:
-        """FLOPs per byte moved (exact fraction)."""
-        return Fraction(self.counts.flops, self.bytes_moved) if self.bytes_moved else Fraction(0)
-
-    def explain(self) -> str:
-        """Every number derived, one line each."""
-        return "\n".join(e.text() for e in self.explanations)
 
     def to_dict(self, *, explain: bool = False) -> dict[str, Any]:
         """The count keys (docs/cost-model.md) of the layer, its bytes and (optionally) the explanation."""

@@ -17,6 +17,8 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+from convwise.machine import CXX_COMPILERS, cpu_flags, has_cxx_compiler
+
 _SOURCE = Path(__file__).with_name("kernels") / "selu.cpp"
 _STATE: dict[str, ModuleType | None] = {}
 
@@ -51,8 +53,8 @@ def why_unavailable() -> str | None:
     """
     if os.environ.get("CONVWISE_NATIVE", "1") == "0":
         return "disabled by CONVWISE_NATIVE=0"
-    if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
-        return "no C++ compiler on PATH (install g++)"
+    if not has_cxx_compiler():
+        return f"no C++ compiler on PATH ({', '.join(CXX_COMPILERS)}; install g++)"
     if not shutil.which("ninja"):
         return "no `ninja` on PATH (pip install ninja)"
     return None
@@ -79,8 +81,6 @@ def kernels() -> ModuleType | None:
 def _build() -> ModuleType:
     import torch
     from torch.utils.cpp_extension import load
-
-    from convwise.train.step import cpu_flags
 
     isa, isa_flags = _isa(cpu_flags())
     source = _SOURCE.read_bytes()

@@ -1,10 +1,9 @@
-"""The optimisation step: forward, loss and backward compiled as one graph where possible; no host syncs.
+"""The optimisation step: forward, loss and backward without host syncs; optionally compiled.
 
-`convwise train` runs this step by default. What it does, and why (measured; see docs/training.md, "Speed"):
-- the forward pass with its loss and the batch's correct-prediction count is one function, compiled with
-  Inductor (`torch.compile`, which also compiles its backward); SELU, whose eager CPU kernel is slow, and
-  the other element-wise work fuse into a few vectorised loops; convolutions stay oneDNN calls;
-- a batch of another size (the last, partial batch of an epoch) runs the same model eagerly instead of
+`convwise train` runs this step. What it does, and why (measured; see docs/training.md, "Speed on a CPU"):
+- the forward pass with its loss and the batch's correct-prediction count is one function; with
+  `compile=True` (`convwise train --compile`, opt-in: not faster here) Inductor compiles it and its
+  backward, and a batch of another size (the last, partial batch of an epoch) runs eagerly instead of
   compiling a second graph;
 - the running loss and accuracy stay tensors: nothing is read back per step;
 - `precision="bf16"` runs forward and loss under `torch.autocast("cpu", torch.bfloat16)` (weights, gradients
@@ -14,49 +13,15 @@
 from __future__ import annotations
 
 import functools
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from convwise.core.errors import config_error
+from convwise.machine import cpu_flags, cpu_model, has_cxx_compiler
 
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags as Linux lists them in /proc/cpuinfo (empty elsewhere).
-
-    >>> isinstance(cpu_flags(), set)
-    True
-    """
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo, else the platform's processor string).
-
-    >>> isinstance(cpu_model(), str)
-    True
-    """
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown CPU"
 
 
 def check_precision(precision: str, flags: set[str] | None = None) -> None:
@@ -90,7 +55,7 @@ def can_compile() -> bool:
     >>> isinstance(can_compile(), bool)
     True
     """
-    return any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+    return has_cxx_compiler()
 
 
 class TrainStep:

@@ -14,8 +14,10 @@ constexpr int64_t kGrain = 32768;
 using Vec = at::vec::Vectorized<float>;
 
 void check(const at::Tensor& t, const char* name) {
-  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, name, " must be a float32 CPU tensor");
-  TORCH_CHECK(t.is_non_overlapping_and_dense(), name, " must be dense (contiguous in some memory format)");
+  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, name, " must be a float32 CPU tensor, got ",
+              t.scalar_type(), " on ", t.device());
+  TORCH_CHECK(t.is_non_overlapping_and_dense(), name, " must be dense (contiguous in some memory format), got strides ",
+              t.strides(), " for sizes ", t.sizes());
 }
 
 }  // namespace
@@ -44,7 +46,8 @@ at::Tensor selu_forward(const at::Tensor& x) {
 at::Tensor selu_backward(const at::Tensor& grad, const at::Tensor& y) {
   check(grad, "grad");
   check(y, "y");
-  TORCH_CHECK(grad.sizes() == y.sizes() && grad.strides() == y.strides(), "grad and y must have one layout");
+  TORCH_CHECK(grad.sizes() == y.sizes() && grad.strides() == y.strides(), "grad and y must have one layout, got ",
+              grad.sizes(), "/", grad.strides(), " and ", y.sizes(), "/", y.strides());
   at::Tensor out = at::empty_like(y);
   const float* gp = grad.const_data_ptr<float>();
   const float* yp = y.const_data_ptr<float>();
