@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -91,14 +90,19 @@ def test_wrappers_are_profiled_through_their_module() -> None:
         assert any("Profiled the module" in n for n in r.notes)
 
 
-def test_distributed_data_parallel_is_profiled_through_its_module(tmp_path: Path) -> None:
-    # a process group of one (gloo, a FileStore in tmp_path): DDP needs one to be built at all
+def test_distributed_data_parallel_is_profiled_through_its_module() -> None:
+    # A process group of one (gloo) with an in-memory store: DDP needs a group to be built at all. Not a
+    # FileStore (CI hung in this test with one in its temporary directory) and a short timeout, so a machine
+    # that cannot form the group fails here in seconds instead of waiting out gloo's 30-minute default.
+    from datetime import timedelta
+
     import torch.distributed as dist
 
     inner = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 5))
     plain = profile(inner, (3, 6, 6), batch=2)
-    store = dist.FileStore(str(tmp_path / "store"), 1)
-    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    dist.init_process_group(
+        "gloo", store=dist.HashStore(), rank=0, world_size=1, timeout=timedelta(seconds=60)
+    )
     try:
         wrapped = nn.parallel.DistributedDataParallel(inner)
         r = profile(wrapped, (3, 6, 6), batch=2)
