@@ -46,6 +46,23 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+#: Flags of x86 CPUs with an int8 dot-product instruction (VNNI), where int8 GEMMs do not saturate.
+VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def int8_saturates(flags: set[str] | None = None) -> bool:
+    """True on an x86 CPU with AVX2 but no VNNI, where onnxruntime's u8 x s8 int8 kernels can saturate.
+
+    There the kernels multiply with VPMADDUBSW, whose pairwise int16 sums overflow for full 8-bit weights;
+    onnxruntime's advice is 7-bit weights (`reduce_range`). VNNI CPUs and ARM (SDOT) do not saturate.
+
+    >>> int8_saturates({"avx2", "fma"}), int8_saturates({"avx2", "avx512_vnni"}), int8_saturates({"asimd"})
+    (True, False, False)
+    """
+    flags = cpu_flags() if flags is None else flags
+    return "avx2" in flags and not any(f in flags for f in VNNI_FLAGS)
+
+
 def has_cxx_compiler() -> bool:
     """True when a C++ compiler is on PATH (Inductor and convwise's kernels need one to build on a CPU).
 
@@ -55,4 +72,4 @@ def has_cxx_compiler() -> bool:
     return any(shutil.which(c) for c in CXX_COMPILERS)
 
 
-__all__ = ["CXX_COMPILERS", "cpu_flags", "cpu_model", "has_cxx_compiler"]
+__all__ = ["CXX_COMPILERS", "VNNI_FLAGS", "cpu_flags", "cpu_model", "has_cxx_compiler", "int8_saturates"]

@@ -106,3 +106,45 @@ def test_op_the_exporter_cannot_handle_is_one_line(tmp_path: Path) -> None:
         "The model cannot be exported to ONNX: operator convwise_test.mystery is not supported by the "
         "ONNX exporter. Received: model='_Mystery'."
     )
+
+
+def _int8_weights(path: Path) -> list[np.ndarray]:
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    return [numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+@pytest.mark.parametrize("saturates", [True, False])
+def test_cpus_whose_int8_kernels_saturate_get_7_bit_weights(
+    exported: tuple[nn.Module, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    saturates: bool,
+) -> None:
+    # The quantised file itself is the oracle: symmetric int8 weights span [-127, 127] in 8 bits and
+    # [-64, 64] in 7 (onnxruntime's reduce_range), whatever CPU runs this test.
+    monkeypatch.setattr(onnx_io, "int8_saturates", lambda: saturates)
+    calib = torch.randn(32, 1, 28, 28) if mode == "static" else None
+    q = onnx_io.quantize(exported[1], tmp_path / "q.onnx", mode, calibration=calib)
+    weights = _int8_weights(q)
+    assert weights
+    peak = max(int(np.abs(w.astype(np.int32)).max()) for w in weights)
+    assert (peak <= 64) if saturates else (peak == 127)
+
+
+def test_the_export_report_says_when_weights_were_reduced_to_7_bits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convwise.export import pipeline
+    from convwise.models.source import load_source
+
+    for saturates in (True, False):
+        monkeypatch.setattr(pipeline, "int8_saturates", lambda s=saturates: s)
+        report = pipeline.export_model(
+            load_source("kws_cnn"), tmp_path / f"{saturates}.onnx", quantize="dynamic"
+        )
+        assert any("7 bits (reduce_range)" in n for n in report.notes) is saturates

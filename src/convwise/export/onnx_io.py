@@ -23,6 +23,7 @@ from torch import nn
 
 from convwise.core.errors import config_error, missing_extra
 from convwise.fileio import atomic_path
+from convwise.machine import int8_saturates
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -185,6 +186,7 @@ def quantize(
     *,
     calibration: np.ndarray | torch.Tensor | None = None,
     per_channel: bool = True,
+    reduce_range: bool | None = None,
 ) -> Path:
     """Quantise an fp32 ONNX model to int8 with onnxruntime.
 
@@ -195,6 +197,9 @@ def quantize(
             activation ranges calibrated with MinMax on `calibration`).
         calibration: representative inputs (N, C, H, W), already normalised; required for `static`.
         per_channel: per-output-channel weight scales.
+        reduce_range: 7-bit weights. `None` (default) chooses them on an x86 CPU without VNNI, where
+            onnxruntime's int8 kernels saturate with full 8-bit weights (`convwise.machine.int8_saturates`;
+            seen: logits off by half their range on AVX2); elsewhere full 8-bit weights.
 
     Returns:
         `dst`.
@@ -207,6 +212,8 @@ def quantize(
     _require("onnxruntime")
     from onnxruntime import quantization as q
 
+    if reduce_range is None:
+        reduce_range = int8_saturates()
     src, dst = Path(src), Path(dst)
     with (
         _quiet(),
@@ -221,7 +228,11 @@ def quantize(
             model_in = src
         if mode == "dynamic":
             q.quantize_dynamic(
-                str(model_in), str(out), weight_type=q.QuantType.QInt8, per_channel=per_channel
+                str(model_in),
+                str(out),
+                weight_type=q.QuantType.QInt8,
+                per_channel=per_channel,
+                reduce_range=reduce_range,
             )
         else:
             if calibration is None or len(calibration) == 0:
@@ -236,6 +247,7 @@ def quantize(
                 activation_type=q.QuantType.QUInt8,
                 weight_type=q.QuantType.QInt8,
                 per_channel=per_channel,
+                reduce_range=reduce_range,
                 calibrate_method=q.CalibrationMethod.MinMax,
             )
     return dst

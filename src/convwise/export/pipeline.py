@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from convwise.core.errors import ConfigError, config_error
+from convwise.machine import int8_saturates
 from convwise.models.source import Source, require_input_shape
 
 FORMATS: tuple[str, ...] = ("onnx", "tflite")
@@ -237,6 +238,11 @@ def export_model(
                 backend.quantize(fp32_path, output, "static", calibration=calib)
             elif quantize == "dynamic":
                 backend.quantize(fp32_path, output, "dynamic")
+            if quantize and int8_saturates():
+                notes.append(
+                    "int8 weights use 7 bits (reduce_range): this x86 CPU has no VNNI, where onnxruntime's"
+                    " int8 kernels saturate with 8-bit weights (docs/deploy.md)"
+                )
         else:
             from convwise.export import tflite as backend  # type: ignore[no-redef]
 
