@@ -207,24 +207,29 @@ def test_a_failing_build_is_a_warning_not_an_error(monkeypatch):
     monkeypatch.setattr(native, "_STATE", {})
     monkeypatch.setattr(native, "why_unavailable", lambda: None)
     monkeypatch.setattr(native, "_build", broken)
-    with pytest.warns(UserWarning, match="selu.cpp failed: simulated compiler failure"):
+    with pytest.warns(UserWarning, match="maxpool.cpp failed: simulated compiler failure"):
         assert native.kernels() is None
 
 
-def test_use_fast_layers_swaps_convs_and_selus_keeping_the_state_dict():
-    from convwise.layers.fast import FastSELU, use_fast_layers_
+def test_use_fast_layers_swaps_convs_selus_and_pools_keeping_the_state_dict():
+    from convwise.layers.fast import FastMaxPool2d, FastSELU, FusedSELU, use_fast_layers_
 
     torch.manual_seed(0)
     model = build("fashion_separable_cnn").to(memory_format=CL)
     x = torch.randn(4, 1, 28, 28).contiguous(memory_format=CL)
     expected, keys = model(x), list(model.state_dict())
-    assert use_fast_layers_(model) == 11 + 7  # 11 convolutions, 7 SELUs (six after convs, one after dense)
-    assert sum(isinstance(m, FastSELU) for m in model.modules()) == 7
+    # 11 convolutions, 7 SELUs (six after convs, one after the dense layer), 3 max pools
+    assert use_fast_layers_(model) == 11 + 7 + 3
+    # the six SELUs after the first conv and the five pointwise convs run inside them
+    fused = [m for m in model.modules() if isinstance(m, FastConv2d) and m.fused_selu]
+    assert len(fused) == 6 and sum(isinstance(m, FusedSELU) for m in model.modules()) == 6
+    assert sum(isinstance(m, FastSELU) for m in model.modules()) == 1  # after the dense layer
+    assert sum(isinstance(m, FastMaxPool2d) for m in model.modules()) == 3
     assert list(model.state_dict()) == keys
     torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)
     plain = build("fashion_separable_cnn")
-    assert use_fast_layers_(plain, selu=False) == 11
-    assert not any(isinstance(m, FastSELU) for m in plain.modules())
+    assert use_fast_layers_(plain, selu=False) == 11 + 3
+    assert not any(isinstance(m, (FastSELU, FusedSELU)) for m in plain.modules())
 
 
 def test_the_kernels_refuse_a_wrong_tensor_naming_what_they_got():
@@ -237,3 +242,20 @@ def test_the_kernels_refuse_a_wrong_tensor_naming_what_they_got():
     y = torch.zeros(4, 6)
     with pytest.raises(RuntimeError, match=r"grad and y must have one layout, got \[6, 4\]"):
         ops.selu_backward(torch.zeros(6, 4), y)
+
+
+@pytest.mark.parametrize(("cin", "kernel", "padding"), [(6, 1, 0), (1, 3, 1)])
+def test_an_in_place_activation_after_a_fast_conv_trains_like_after_nn_conv2d(cin, kernel, padding):
+    # ReLU(inplace=True) right after a conv is common; the fast paths' output must allow it
+    torch.manual_seed(0)
+    reference = nn.Sequential(nn.Conv2d(cin, 8, kernel, padding=padding), nn.ReLU(inplace=True))
+    fast = nn.Sequential(nn.Conv2d(cin, 8, kernel, padding=padding), nn.ReLU(inplace=True))
+    fast.load_state_dict(reference.state_dict())
+    use_fast_convs_(fast)
+    x = torch.randn(2, cin, 6, 5).contiguous(memory_format=CL)
+    assert fast[0].path(x) in ("pointwise", "im2col")
+    grad = torch.randn(2, 8, 6, 5)
+    reference(x).backward(grad)
+    fast(x).backward(grad)
+    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-5, atol=1e-5)

@@ -1,20 +1,23 @@
-"""Faster CPU training kernels for the convolutions where oneDNN's are slow: pointwise and few-channel convs.
+"""Faster CPU training kernels where PyTorch's are slow: pointwise and few-channel convs, SELU, 2×2 max pool.
 
 On channels-last tensors a pointwise (1×1) convolution is a matrix product of the (N·H·W, Cin) rows with the
 (Cout, Cin) weight, and a convolution over few input channels (the first layer of an image model: Cin·kh·kw
 small) is a matrix product of its gathered taps (im2col). `FastConv2d` runs those as `torch.mm`, forward and
 backward (the backward is written out: grad_input = grad·W, grad_weight = gradᵀ·rows, grad_bias = Σ grad), and
 everything else as `nn.Conv2d` does. It *is* an `nn.Conv2d` with the same parameters, so state dicts,
-checkpoints and every tool that knows `nn.Conv2d` are unchanged. Measured on a 2-core Xeon at batch 32
-(one thread, forward + backward): the seed CNN's pointwise convs 1.6× faster than oneDNN's, its first conv
-2.7× faster (docs/training.md, "Speed").
+checkpoints and every tool that knows `nn.Conv2d` are unchanged. `FastSELU` and `FastMaxPool2d` run
+convwise's C++ loops (`convwise.layers.native`), and `fuse_conv_selu_` moves a SELU that follows a
+`FastConv2d` into the conv's pass over its product (bias, SELU; in the backward SELU's gradient and the bias
+gradient in one pass). What each buys, measured, is in docs/training.md ("Speed on a CPU").
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
@@ -39,24 +42,60 @@ def _unrows(t: torch.Tensor, n: int, h: int, w: int) -> torch.Tensor:
     return t.view(n, h, w, -1).permute(0, 3, 1, 2)
 
 
+def _product(
+    a: torch.Tensor, wm: torch.Tensor, bias: torch.Tensor | None, selu: bool, size: tuple[int, int, int]
+) -> torch.Tensor:
+    """a·wmᵀ (+ bias), and with `selu` the SELU of it in one pass over the product, as an (N, Cout, H, W)
+    channels-last tensor of its own (not a view: in-place ops on a custom Function's view output fail)."""
+    n, h, w = size
+    out = torch.empty(
+        (n, wm.shape[0], h, w), dtype=a.dtype, device=a.device, memory_format=torch.channels_last
+    )
+    rows = _rows(out)  # (N·H·W, Cout) over out's memory
+    if not selu:
+        if bias is not None:
+            torch.addmm(bias, a, wm.t(), out=rows)
+        else:
+            torch.mm(a, wm.t(), out=rows)
+        return out
+    ops = native.kernels()
+    assert ops is not None  # FastConv2d.path checked it
+    torch.mm(a, wm.t(), out=rows)
+    ops.bias_selu_(rows, bias)
+    return out
+
+
+def _pre_activation_grad(
+    ctx: Any, grad_rows: torch.Tensor, y: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The gradient at the product (through the fused SELU with output `y`, if any) and its column sums."""
+    if y is None:
+        return grad_rows, (_column_sums(grad_rows) if ctx.has_bias and ctx.needs_input_grad[2] else None)
+    ops = native.kernels()
+    assert ops is not None
+    g, sums = ops.selu_backward_colsum(grad_rows.contiguous(), _rows(y))
+    return g, (sums if ctx.has_bias and ctx.needs_input_grad[2] else None)
+
+
 class _PointwiseMM(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, selu: bool = False
+    ) -> torch.Tensor:
         n, cin, h, w = x.shape
         rows, w2 = _rows(x), weight.view(weight.shape[0], cin)
-        out = torch.addmm(bias, rows, w2.t()) if bias is not None else torch.mm(rows, w2.t())
-        ctx.save_for_backward(rows, w2)
+        out = _product(rows, w2, bias, selu, (n, h, w))
+        ctx.save_for_backward(rows, w2, out if selu else None)
         ctx.size, ctx.has_bias = (n, h, w), bias is not None
-        return _unrows(out, n, h, w)
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        rows, w2 = ctx.saved_tensors
-        g = _rows(grad)
+        rows, w2, y = ctx.saved_tensors
+        g, gb = _pre_activation_grad(ctx, _rows(grad), y)
         gx = _unrows(torch.mm(g, w2), *ctx.size) if ctx.needs_input_grad[0] else None
         gw = torch.mm(g.t(), rows).view(*w2.shape, 1, 1) if ctx.needs_input_grad[1] else None
-        gb = _column_sums(g) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return gx, gw, gb
+        return gx, gw, gb, None
 
 
 def _taps(
@@ -79,31 +118,33 @@ class _Im2colMM(torch.autograd.Function):
         weight: torch.Tensor,
         bias: torch.Tensor | None,
         pads: tuple[int, int, int, int],
+        selu: bool = False,
     ) -> torch.Tensor:
         cout, cin, kh, kw = weight.shape
         cols, ho, wo = _taps(x, kh, kw, pads)
         wm = weight.permute(0, 2, 3, 1).reshape(cout, kh * kw * cin)
-        out = torch.addmm(bias, cols, wm.t()) if bias is not None else torch.mm(cols, wm.t())
-        ctx.save_for_backward(cols, x, weight)
+        out = _product(cols, wm, bias, selu, (x.shape[0], ho, wo))
+        ctx.save_for_backward(cols, x, weight, out if selu else None)
         ctx.pads, ctx.has_bias, ctx.size = pads, bias is not None, (x.shape[0], ho, wo)
-        return _unrows(out, *ctx.size)
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        cols, x, weight = ctx.saved_tensors
+        cols, x, weight, y = ctx.saved_tensors
         cout, cin, kh, kw = weight.shape
-        g = _rows(grad)
-        gx = gw = gb = None
+        g, gb = _pre_activation_grad(ctx, _rows(grad), y)
+        gx = gw = None
         if ctx.needs_input_grad[0]:  # rare (the first layer's input is data): oneDNN's own backward
             top, _, left, _ = ctx.pads
+            gpre = grad if y is None else _unrows(g, *ctx.size)
             gx = torch.ops.aten.convolution_backward(
-                grad, x, weight, None, [1, 1], [top, left], [1, 1], False, [0, 0], 1, [True, False, False]
+                gpre, x, weight, None, [1, 1], [top, left], [1, 1], False, [0, 0], 1, [True, False, False]
             )[0]
         if ctx.needs_input_grad[1]:
-            gw = torch.mm(g.t(), cols).view(cout, kh, kw, cin).permute(0, 3, 1, 2)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            gb = _column_sums(g)
-        return gx, gw, gb, None
+            # (taps, R)·(R, Cout) and then transposed: the same sums, but MKL runs this orientation 2-4.5×
+            # faster than gᵀ·cols (Cout × R times R × taps) for a long R and few taps (measured on an EPYC)
+            gw = torch.mm(cols.t(), g).t().reshape(cout, kh, kw, cin).permute(0, 3, 1, 2)
+        return gx, gw, gb, None, None
 
 
 class FastConv2d(nn.Conv2d):
@@ -122,6 +163,9 @@ class FastConv2d(nn.Conv2d):
     >>> torch.allclose(fast(x), conv(x), atol=1e-6)
     True
     """
+
+    #: True when the SELU after this conv runs inside it (set by `fuse_conv_selu_`).
+    fused_selu: bool = False
 
     @staticmethod
     def from_conv(conv: nn.Conv2d) -> FastConv2d:
@@ -154,12 +198,27 @@ class FastConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         path = self.path(x)
+        # the fused SELU in the product's pass needs the C++ kernels (and eager mode); F.selu otherwise
+        fused = self.fused_selu and not torch.compiler.is_compiling() and native.kernels() is not None
         if path == "pointwise":
-            return _PointwiseMM.apply(x, self.weight, self.bias)
-        if path == "im2col":
+            out: torch.Tensor = _PointwiseMM.apply(x, self.weight, self.bias, fused)
+        elif path == "im2col":
             ph, pw = self.padding
-            return _Im2colMM.apply(x, self.weight, self.bias, (ph, ph, pw, pw))
-        return super().forward(x)
+            out = _Im2colMM.apply(x, self.weight, self.bias, (ph, ph, pw, pw), fused)
+        else:
+            out, fused = super().forward(x), False
+        return F.selu(out) if self.fused_selu and not fused else out
+
+
+class FusedSELU(nn.Identity):
+    """Where an `nn.SELU` was: its work is done by the `FastConv2d` before it (`fuse_conv_selu_`)."""
+
+    def __init__(self, into: str) -> None:
+        super().__init__()
+        self.into = into
+
+    def extra_repr(self) -> str:
+        return f"computed by {self.into}"
 
 
 class _NativeSELU(torch.autograd.Function):
@@ -220,6 +279,115 @@ class FastSELU(nn.SELU):
         return F.selu(x, self.inplace)
 
 
+class _NativeMaxPool2x2(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ops = native.kernels()
+        assert ops is not None  # FastMaxPool2d.path checked it
+        out, code = ops.maxpool2x2_forward(x)
+        ctx.save_for_backward(code)
+        ctx.size = x.shape[2], x.shape[3]
+        return out  # type: ignore[no-any-return]
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (code,) = ctx.saved_tensors
+        ops = native.kernels()
+        assert ops is not None
+        return ops.maxpool2x2_backward(grad.contiguous(memory_format=torch.channels_last), code, *ctx.size)  # type: ignore[no-any-return]
+
+
+class FastMaxPool2d(nn.MaxPool2d):
+    """`nn.MaxPool2d` whose 2×2 / stride-2 case on channels-last fp32 runs convwise's C++ loops.
+
+    ATen's max pool keeps an int64 index per output element and its backward zero-fills the whole input
+    gradient before scattering into it; these loops keep one byte per output element (which tap won) and
+    write each input-gradient element once. The same function as ATen's: the first maximum of a window in
+    row-major order, NaN propagating, floor mode for odd sizes (checked against `F.max_pool2d`, gradients
+    too, by the tests). Every other configuration — and a machine where the kernels cannot be built — is
+    `nn.MaxPool2d.forward`.
+
+    >>> pool = FastMaxPool2d(2)
+    >>> pool.path(torch.randn(1, 3, 4, 4, dtype=torch.float64))
+    'max_pool2d'
+    """
+
+    def path(self, x: torch.Tensor) -> str:
+        """Which kernel `forward(x)` runs: `native` or `max_pool2d`."""
+        pair = nn.modules.utils._pair
+        if (
+            pair(self.kernel_size) != (2, 2)
+            or pair(self.stride if self.stride is not None else self.kernel_size) != (2, 2)
+            or pair(self.padding) != (0, 0)
+            or pair(self.dilation) != (1, 1)
+            or self.ceil_mode
+            or self.return_indices
+            or x.dim() != 4
+            or x.dtype != torch.float32
+            or x.device.type != "cpu"
+            or min(x.shape[2], x.shape[3]) < 2
+            or not x.is_contiguous(memory_format=torch.channels_last)
+            or torch.is_autocast_enabled("cpu")
+            or torch.compiler.is_compiling()
+            or native.kernels() is None
+        ):
+            return "max_pool2d"
+        return "native"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.path(x) == "native":
+            out: torch.Tensor = _NativeMaxPool2x2.apply(x)
+            return out
+        return super().forward(x)
+
+
+class _FastLeaves(torch.fx.Tracer):
+    """An fx tracer that keeps convwise's fast layers (and PyTorch's own modules) as single calls."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        fast = (FastConv2d, FastSELU, FastMaxPool2d, FusedSELU)
+        return isinstance(m, fast) or super().is_leaf_module(m, module_qualified_name)
+
+
+def fuse_conv_selu_(model: nn.Module) -> int:
+    """Fuse each `FastConv2d` → `nn.SELU` pair of `model`'s forward into the conv, in place.
+
+    The pairs come from a `torch.fx` trace of what the forward runs: a SELU module (not in-place) called
+    once, on the output of a `FastConv2d` called once and used by nothing else. The conv then adds its bias
+    and applies SELU in one pass over its matrix product's output (and in the backward, the SELU gradient
+    and the bias gradient in one pass); the SELU module becomes a `FusedSELU` (an identity). Parameters and
+    state dict are unchanged. A model that does not trace is left as it is. Returns the number fused.
+
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 1), nn.SELU(), nn.Conv2d(4, 4, 1), nn.ReLU())
+    >>> _ = use_fast_convs_(net)
+    >>> fuse_conv_selu_(net), [type(m).__name__ for m in net], net[0].fused_selu, net[2].fused_selu
+    (1, ['FastConv2d', 'FusedSELU', 'FastConv2d', 'ReLU'], True, False)
+    """
+    try:
+        graph = _FastLeaves().trace(model)
+    except Exception:  # data-dependent control flow, unsupported calls ...: no fusion
+        return 0
+    calls = Counter(node.target for node in graph.nodes if node.op == "call_module")
+    fused = 0
+    for node in graph.nodes:
+        if node.op != "call_module" or len(node.args) != 1 or node.kwargs or calls[node.target] != 1:
+            continue
+        act = model.get_submodule(str(node.target))
+        source = node.args[0]
+        if not isinstance(act, nn.SELU) or act.inplace or not isinstance(source, torch.fx.Node):
+            continue
+        if source.op != "call_module" or len(source.users) != 1 or calls[source.target] != 1:
+            continue
+        conv = model.get_submodule(str(source.target))
+        if type(conv) is not FastConv2d or conv.fused_selu:
+            continue
+        conv.fused_selu = True
+        parent, _, name = str(node.target).rpartition(".")
+        setattr(model.get_submodule(parent), name, FusedSELU(str(source.target)))
+        fused += 1
+    return fused
+
+
 def use_fast_convs_(model: nn.Module) -> int:
     """Replace, in place, every plain `nn.Conv2d` of `model` by a `FastConv2d` sharing its parameters.
 
@@ -240,28 +408,38 @@ def use_fast_convs_(model: nn.Module) -> int:
 
 
 def use_fast_layers_(model: nn.Module, *, selu: bool = True) -> int:
-    """`use_fast_convs_`, and (with `selu`) every plain `nn.SELU` replaced by a `FastSELU`, in place.
+    """`use_fast_convs_`, and every plain `nn.MaxPool2d` and (with `selu`) `nn.SELU` replaced by
+    `FastMaxPool2d` / `FastSELU`, in place; with `selu`, then `fuse_conv_selu_`.
 
-    The state dict is unchanged (SELU has no parameters). Returns the number of modules replaced.
+    The state dict is unchanged (none of these has parameters). Returns the number of modules replaced.
 
-    >>> net = nn.Sequential(nn.Conv2d(1, 4, 1), nn.SELU(), nn.ReLU())
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 1), nn.SELU(), nn.MaxPool2d(2), nn.ReLU())
     >>> use_fast_layers_(net), [type(m).__name__ for m in net]
-    (2, ['FastConv2d', 'FastSELU', 'ReLU'])
+    (3, ['FastConv2d', 'FusedSELU', 'FastMaxPool2d', 'ReLU'])
     """
     count = use_fast_convs_(model)
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if selu and type(child) is nn.SELU and not child.inplace:
+                setattr(module, name, FastSELU())
+                count += 1
+            elif type(child) is nn.MaxPool2d:
+                fast = FastMaxPool2d.__new__(FastMaxPool2d)
+                fast.__dict__.update(child.__dict__)  # same settings and hooks
+                setattr(module, name, fast)
+                count += 1
     if selu:
-        for module in list(model.modules()):
-            for name, child in list(module.named_children()):
-                if type(child) is nn.SELU and not child.inplace:
-                    setattr(module, name, FastSELU())
-                    count += 1
+        fuse_conv_selu_(model)
     return count
 
 
 __all__ = [
     "MAX_IM2COL_DEPTH",
     "FastConv2d",
+    "FastMaxPool2d",
     "FastSELU",
+    "FusedSELU",
+    "fuse_conv_selu_",
     "use_fast_convs_",
     "use_fast_layers_",
 ]

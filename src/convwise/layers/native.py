@@ -19,7 +19,9 @@ from types import ModuleType
 
 from convwise.machine import CXX_COMPILERS, cpu_flags, has_cxx_compiler
 
-_SOURCE = Path(__file__).with_name("kernels") / "selu.cpp"
+_KERNELS = Path(__file__).with_name("kernels")
+#: The sources of the one extension module, its Python bindings first.
+_SOURCES = tuple(_KERNELS / name for name in ("module.cpp", "selu.cpp", "maxpool.cpp"))
 _STATE: dict[str, ModuleType | None] = {}
 
 
@@ -61,7 +63,7 @@ def why_unavailable() -> str | None:
 
 
 def kernels() -> ModuleType | None:
-    """The built extension module (`selu_forward`, `selu_backward`), or None where it cannot be built."""
+    """The built extension module (`selu_*`, `maxpool2x2_*`), or None where it cannot be built."""
     if "module" in _STATE:
         return _STATE["module"]
     module: ModuleType | None = None
@@ -71,7 +73,7 @@ def kernels() -> ModuleType | None:
             module = _build()
         except Exception as exc:  # a compiler error, a read-only cache ...: PyTorch's kernels instead
             last = str(exc).strip().splitlines()[-1:] or [repr(exc)]
-            reason = f"building {_SOURCE.name} failed: {last[0]}"
+            reason = f"building {', '.join(p.name for p in _SOURCES)} failed: {last[0]}"
     if module is None:
         warnings.warn(f"convwise's C++ kernels are not used: {reason}", stacklevel=2)
     _STATE["module"] = module
@@ -83,13 +85,13 @@ def _build() -> ModuleType:
     from torch.utils.cpp_extension import load
 
     isa, isa_flags = _isa(cpu_flags())
-    source = _SOURCE.read_bytes()
+    source = b"".join(p.read_bytes() for p in _SOURCES)
     tag = hashlib.sha256(source + torch.__version__.encode() + isa.encode()).hexdigest()[:12]
-    folder = cache_dir() / f"selu-{isa.lower()}-{tag}"
+    folder = cache_dir() / f"kernels-{isa.lower()}-{tag}"
     folder.mkdir(parents=True, exist_ok=True)
     return load(
-        name=f"convwise_selu_{tag}",
-        sources=[str(_SOURCE)],
+        name=f"convwise_kernels_{tag}",
+        sources=[str(p) for p in _SOURCES],
         extra_cflags=["-O3", "-fopenmp", *isa_flags],
         build_directory=str(folder),
         verbose=False,

@@ -148,7 +148,8 @@ class Trainer:
             self.print_summary(model)
         if self.config.channels_last:
             model = model.to(memory_format=torch.channels_last)
-            # pointwise / first convs as matrix products, SELU as compiled loops (same parameters)
+            # pointwise / first convs as matrix products, SELU and 2x2 max pools as convwise's C++ loops,
+            # SELUs after those convs fused into them (same parameters; convwise.layers.fast)
             use_fast_layers_(model, selu=can_compile() and not self.config.compile)
         self.model: torch.nn.Module = model
         self.net: torch.nn.Module = model
