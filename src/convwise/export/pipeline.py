@@ -229,16 +229,17 @@ def export_model(
             from convwise.export import onnx_io as backend
 
             backend.export_onnx(model, fp32_path, shape)
+            reduced = bool(quantize) and int8_saturates()  # one decision: what quantize uses, what we say
             if quantize == "static":
                 if data is None:
                     calib = torch.randn(64, *shape, generator=torch.Generator().manual_seed(1))
                     notes.append("static int8 calibrated on random inputs (no data set): for latency only")
                 else:
                     calib = data.x_calib
-                backend.quantize(fp32_path, output, "static", calibration=calib)
+                backend.quantize(fp32_path, output, "static", calibration=calib, reduce_range=reduced)
             elif quantize == "dynamic":
-                backend.quantize(fp32_path, output, "dynamic")
-            if quantize and int8_saturates():
+                backend.quantize(fp32_path, output, "dynamic", reduce_range=reduced)
+            if reduced:
                 notes.append(
                     "int8 weights use 7 bits (reduce_range): this x86 CPU has no VNNI, where onnxruntime's"
                     " int8 kernels saturate with 8-bit weights (docs/deploy.md)"

@@ -14,7 +14,7 @@ gradient in one pass). What each buys, measured, is in docs/training.md ("Speed 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.fx
@@ -75,6 +75,16 @@ def _pre_activation_grad(
     assert ops is not None
     g, sums = ops.selu_backward_colsum(grad_rows.contiguous(), _rows(y))
     return g, (sums if ctx.has_bias and ctx.needs_input_grad[2] else None)
+
+
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def _retyped(module: nn.Module, cls: type[_M]) -> _M:
+    """A `cls` (a subclass of `module`'s class) sharing `module`'s parameters, buffers, hooks and settings."""
+    fast = cls.__new__(cls)
+    fast.__dict__.update(module.__dict__)
+    return fast
 
 
 class _PointwiseMM(torch.autograd.Function):
@@ -170,9 +180,7 @@ class FastConv2d(nn.Conv2d):
     @staticmethod
     def from_conv(conv: nn.Conv2d) -> FastConv2d:
         """A `FastConv2d` sharing `conv`'s parameters (and hyper-parameters)."""
-        fast = FastConv2d.__new__(FastConv2d)
-        fast.__dict__.update(conv.__dict__)  # same Parameter objects, hooks and settings
-        return fast
+        return _retyped(conv, FastConv2d)
 
     def path(self, x: torch.Tensor) -> str:
         """Which kernel `forward(x)` runs: `pointwise`, `im2col` or `conv2d`."""
@@ -424,9 +432,7 @@ def use_fast_layers_(model: nn.Module, *, selu: bool = True) -> int:
                 setattr(module, name, FastSELU())
                 count += 1
             elif type(child) is nn.MaxPool2d:
-                fast = FastMaxPool2d.__new__(FastMaxPool2d)
-                fast.__dict__.update(child.__dict__)  # same settings and hooks
-                setattr(module, name, fast)
+                setattr(module, name, _retyped(child, FastMaxPool2d))
                 count += 1
     if selu:
         fuse_conv_selu_(model)
