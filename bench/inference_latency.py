@@ -6,8 +6,8 @@ the extras are installed, OpenVINO with fp32 forced (`openvino`) and ExecuTorch 
 (`executorch`), at batch 1 and 32, then prints the backend
 tables (each row with its precision), the roofline prediction per layer and the goals:
 
-- best fp32 path convwise deploys to (eager / optimized / compiled / ov-fp32 / et-fp32) <= 1.0x onnxruntime's
-  default-session latency, and the best PyTorch path's ratio beside it,
+- best fp32 path convwise deploys to (eager / optimized / native / compiled / ov-fp32 / et-fp32) <= 1.0x
+  onnxruntime's default-session latency, and the best PyTorch path's ratio beside it,
 - best fp32 path within 1.25x of the roofline prediction,
 - optimised eager >= 1.5x faster than plain eager NCHW.
 
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", default="1,32", help="batch sizes (default 1,32)")
     parser.add_argument("--threads", default=None, help="thread counts (default: torch's current count)")
     default = list(DEFAULT_BACKENDS)
+    default.insert(default.index("optimized") + 1, "native")  # convwise's C++ kernels (built on first use)
     if importlib.util.find_spec("openvino") is not None:
         default.append("ov-fp32")
     if importlib.util.find_spec("executorch") is not None:

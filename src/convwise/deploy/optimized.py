@@ -11,7 +11,9 @@ from torch import nn
 
 from convwise.deploy.fold import FoldedPair, _pairs_by_fx, fold_batchnorm
 from convwise.deploy.fuse import fuse_conv_activations, inplace_activations, torch_version
+from convwise.deploy.native import use_native_kernels
 from convwise.deploy.pad import absorb_padding
+from convwise.layers.native import kernels
 
 #: Outputs of `optimize(model)` match `model.eval()` to this tolerance (float32): BN folding and the
 #: channels-last kernels change only the order of float operations.
@@ -32,12 +34,14 @@ class OptimizedModel(nn.Module):
         compiled: whether the inner module was wrapped with `torch.compile`.
         inplace: the activations switched to `inplace=True` (see `convwise.deploy.fuse`).
         fused: the convs run as one oneDNN primitive with prepacked weights and the following
-            activation fused (`convwise.deploy.fuse.FusedConv2d`); eager path only.
+            activation fused (`convwise.deploy.fuse.FusedConv2d`), or with `native`, through convwise's
+            C++ kernels (`convwise.deploy.native`); eager path only.
         fused_into: each fused conv → the activation fused into it (None: the conv had none).
         removed: the modules deploy made free, name → "folded" (a BatchNorm) or "fused" (an activation).
         padded: the `SpecConv2d`s whose TF-"same" zero padding went into the kernel instead of a padded
             copy (`convwise.deploy.pad`).
         cpp_wrapper: whether a compiled model uses Inductor's C++ wrapper.
+        native: whether the convs run through convwise's C++ kernels (`convwise.deploy.native`).
     """
 
     def __init__(
@@ -55,8 +59,10 @@ class OptimizedModel(nn.Module):
         padded: list[str] | None = None,
         pad_pending: bool = False,
         cpp_wrapper: bool = False,
+        native: bool = False,
     ) -> None:
         super().__init__()
+        self.native = native
         self.model = model
         self.folded = folded
         self.channels_last = channels_last
@@ -97,7 +103,8 @@ class OptimizedModel(nn.Module):
             self.padded = absorb_padding(getattr(self.model, "_orig_mod", self.model), x)
             self.pad_pending = False
         if self.fuse_pending:
-            self.fused_into = fuse_conv_activations(self.model, x, rtol=RTOL, atol=ATOL)
+            fuse = use_native_kernels if self.native else fuse_conv_activations
+            self.fused_into = fuse(self.model, x, rtol=RTOL, atol=ATOL)
             self.fuse_pending = False
         if self.inplace_pending:
             base = getattr(self.model, "_orig_mod", self.model)
@@ -185,6 +192,7 @@ def optimize(
     fuse: bool = True,
     pad_in_kernel: bool = True,
     cpp_wrapper: bool = True,
+    native: bool = False,
 ) -> OptimizedModel:
     """Return an inference-optimised copy of `model`; the original is not changed.
 
@@ -212,6 +220,10 @@ def optimize(
             the activation into a padded buffer (`convwise.deploy.pad`; for the example's input size).
         cpp_wrapper: with `compile`, Inductor's C++ wrapper instead of its Python one (less overhead per
             kernel call; on the torch versions of `INDUCTOR_CONFIG_TORCH_VERSIONS`).
+        native: with `fuse` (and without `compile`), run the convs through convwise's C++ kernels instead
+            of oneDNN (`convwise.deploy.native`: activations fused, each depthwise → 1×1 pair as one
+            kernel, TF-"same" padding taken by the kernels, so `pad_in_kernel` is not needed); kept only
+            if the output on the example matches. Where the kernels cannot be built, oneDNN's path runs.
 
     Returns:
         An `OptimizedModel` whose outputs match `model.eval()` within `RTOL`/`ATOL`.
@@ -244,7 +256,8 @@ def optimize(
         example = example.contiguous(memory_format=torch.channels_last)
     padded: list[str] = []
     pad_pending = False
-    if pad_in_kernel:
+    native = native and fuse and fold_bn and not compile and kernels() is not None
+    if pad_in_kernel and not native:
         if example is None:
             pad_pending = True  # on the first call, with its input size
         else:
@@ -253,7 +266,8 @@ def optimize(
         if example is None:
             convs_pending = True  # fused on the first call, with its input
         else:
-            convs = fuse_conv_activations(inner, example, rtol=RTOL, atol=ATOL)
+            fuser = use_native_kernels if native else fuse_conv_activations
+            convs = fuser(inner, example, rtol=RTOL, atol=ATOL)
     if inplace_act and fold_bn:
         if example is None:
             acts_pending = True  # checked on the first call, with its input
@@ -276,6 +290,7 @@ def optimize(
         padded,
         pad_pending,
         cpp_wrapper,
+        native,
     ).eval()
 
 

@@ -21,7 +21,7 @@ from convwise.machine import CXX_COMPILERS, cpu_flags, has_cxx_compiler
 
 _KERNELS = Path(__file__).with_name("kernels")
 #: The sources of the one extension module, its Python bindings first.
-_SOURCES = tuple(_KERNELS / name for name in ("module.cpp", "selu.cpp", "maxpool.cpp"))
+_SOURCES = tuple(_KERNELS / name for name in ("module.cpp", "selu.cpp", "maxpool.cpp", "infer.cpp"))
 _STATE: dict[str, ModuleType | None] = {}
 
 
@@ -63,7 +63,7 @@ def why_unavailable() -> str | None:
 
 
 def kernels() -> ModuleType | None:
-    """The built extension module (`selu_*`, `maxpool2x2_*`), or None where it cannot be built."""
+    """The built extension module (SELU, max-pool, inference-conv kernels), or None where it cannot build."""
     if "module" in _STATE:
         return _STATE["module"]
     module: ModuleType | None = None

@@ -6,6 +6,8 @@ Backends (names used in tables and `--backends`):
 - `eager`          the model as given, NCHW, eval mode, `torch.inference_mode`.
 - `optimized`      `convwise.deploy.optimize(model)`: BatchNorm folded, channels-last, each conv one oneDNN
                    call with prepacked weights and its ReLU fused, inference mode.
+- `native`         `optimize(native=True)`: the same, with the convs run by convwise's C++ kernels (activation
+                   fused, each depthwise → 1×1 pair as one kernel; `convwise.deploy.native`).
 - `compiled`       `optimize(compile=True)`: Inductor with freezing (compiled during warm-up, per batch size).
 - `ort-fp32`       onnxruntime, a default `InferenceSession` (all graph optimisations), fp32 ONNX export.
 - `ort-int8-dyn`   onnxruntime on the dynamic int8 model.
@@ -45,6 +47,7 @@ from convwise.profile import profile
 BACKENDS: tuple[str, ...] = (
     "eager",
     "optimized",
+    "native",
     "compiled",
     "ort-fp32",
     "ort-int8-dyn",
@@ -187,6 +190,7 @@ def run_benchmark(
     example = torch.randn(1, *input_shape, dtype=x_dtype)
     optimized = optimize(model, example=example) if needs_opt else None
     compiled = optimize(model, example=example, compile=True) if "compiled" in backends else None
+    native = optimize(model, example=example, native=True) if "native" in backends else None
 
     total = (
         len(batch_sizes) * len(thread_counts) * (len(backends) * (warmup + repeats) + (2 if roofline else 0))
@@ -217,6 +221,8 @@ def run_benchmark(
                             runners[b] = _torch_runner(model, x)
                         elif b == "optimized" and optimized is not None:
                             runners[b] = _torch_runner(optimized, x)
+                        elif b == "native" and native is not None:
+                            runners[b] = _torch_runner(native, x)
                         elif b == "compiled" and compiled is not None:
                             runners[b] = _torch_runner(compiled, x)
                         elif b in sessions:

@@ -11,7 +11,7 @@ from typing import Any
 from convwise.measure.roofline import MachinePeak, RooflineLayer
 
 #: Backends that are convwise's own PyTorch paths.
-CONVWISE_PATHS: tuple[str, ...] = ("eager", "optimized", "compiled")
+CONVWISE_PATHS: tuple[str, ...] = ("eager", "optimized", "native", "compiled")
 #: Every fp32 path `convwise bench` deploys to (the goal compares the best of them with onnxruntime).
 FP32_PATHS: tuple[str, ...] = (*CONVWISE_PATHS, "ov-fp32", "et-fp32")
 

@@ -1,4 +1,5 @@
-// The Python module of convwise's C++ kernels (selu.cpp, maxpool.cpp), built by convwise.layers.native.
+// The Python module of convwise's C++ kernels (selu.cpp, maxpool.cpp, infer.cpp), built by
+// convwise.layers.native.
 #include <torch/extension.h>
 
 #include <tuple>
@@ -9,6 +10,18 @@ void bias_selu_(at::Tensor& m, const c10::optional<at::Tensor>& bias);
 std::tuple<at::Tensor, at::Tensor> selu_backward_colsum(const at::Tensor& grad, const at::Tensor& y);
 std::tuple<at::Tensor, at::Tensor> maxpool2x2_forward(const at::Tensor& x);
 at::Tensor maxpool2x2_backward(const at::Tensor& g, const at::Tensor& code, int64_t h, int64_t w);
+at::Tensor pack_weight(const at::Tensor& weight);
+int64_t panel_width();
+at::Tensor pad_bias(const c10::optional<at::Tensor>& bias, int64_t cout);
+at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10::optional<at::Tensor>& bias,
+                        int64_t cout, int64_t kh, int64_t kw, at::IntArrayRef stride, at::IntArrayRef pad,
+                        at::IntArrayRef dilation, int64_t act);
+at::Tensor depthwise_forward(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
+                             at::IntArrayRef stride, at::IntArrayRef pad, at::IntArrayRef dilation, int64_t act);
+at::Tensor separable_forward(const at::Tensor& x, const at::Tensor& dw_weight,
+                             const c10::optional<at::Tensor>& dw_bias, at::IntArrayRef stride, at::IntArrayRef pad,
+                             at::IntArrayRef dilation, int64_t dw_act, const at::Tensor& packed,
+                             const c10::optional<at::Tensor>& pw_bias, int64_t cout, int64_t pw_act);
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("selu_forward", &selu_forward, "SELU of a dense float32 CPU tensor");
@@ -20,4 +33,12 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "2x2/stride-2 max pool of a channels-last float32 tensor: the output and a byte per output (the tap)");
   m.def("maxpool2x2_backward", &maxpool2x2_backward,
         "The input gradient of maxpool2x2_forward from the output gradient, the bytes and the input size");
+  m.def("pack_weight", &pack_weight, "A (Cout, K) float32 conv weight as column panels for conv_forward");
+  m.def("panel_width", &panel_width, "Output channels per weight panel (2 vector widths)");
+  m.def("pad_bias", &pad_bias, "A bias (or none: zeros) padded to whole panels, as the kernels read it");
+  m.def("conv_forward", &conv_forward,
+        "act(conv(x) + bias) of a channels-last float32 tensor, groups 1, pads (top, left, bottom, right)");
+  m.def("depthwise_forward", &depthwise_forward, "act(depthwise conv(x) + bias), weight (KH, KW, C)");
+  m.def("separable_forward", &separable_forward,
+        "act2(pointwise(act1(depthwise(x)))) without writing the depthwise output to memory");
 }
