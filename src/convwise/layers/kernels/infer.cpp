@@ -8,7 +8,7 @@
 //
 // Layouts: activations are (N, C, H, W) tensors in channels-last memory, element (n, h, w, c) at
 // ((n*H + h)*W + w)*C + c. A conv's weight is packed once (`pack_weight`) from (Cout, K) — K = KH*KW*Cin
-// in (kh, kw, ci) order — into column panels of NR = 2 vector widths: panel j holds, for every k, the NR
+// in (kh, kw, ci) order — into column panels of NR output channels (below): panel j holds, for every k, the NR
 // weights of output channels j*NR … j*NR+NR-1 (zeros past Cout), so the kernel reads it sequentially.
 // Activations: 0 none, 1 ReLU, 2 ReLU6.
 #include <torch/extension.h>
@@ -25,10 +25,22 @@ namespace {
 
 using Vec = at::vec::Vectorized<float>;
 constexpr int VL = Vec::size();
-constexpr int NR = 2 * VL;
-// Rows per register block: MR×2 accumulators + 2 weight vectors + a broadcast fit the vector registers
-// (32 with AVX-512, 16 with AVX2 or less).
-constexpr int MR = VL >= 16 ? 14 : 6;
+// The register block: R rows (pixels) × NV vectors of output channels, from a weight panel of NV·VL
+// channels. R·NV accumulators + NV weight vectors + a broadcast fit the vector registers. With AVX-512
+// (32 registers): 6 × 4 vectors (64 channels) where Cout is a multiple of 64 — 14 × 2 and 8 × 3 were
+// 5–10 % slower on MobileNet's 1×1 convs — else 14 × 2 or 14 × 1, so a 32-channel conv does not multiply
+// a panel of zeros. With AVX2 or less (16 registers): 6 × 2 or 12 × 1.
+constexpr int NV_MAX = VL >= 16 ? 4 : 2;
+constexpr int NR_MAX = NV_MAX * VL;
+constexpr int rows_for(int nv) { return VL >= 16 ? (nv == 4 ? 6 : 14) : (nv == 2 ? 6 : 12); }
+constexpr int MR_MAX = rows_for(1);
+
+// The panel width (in vectors) for Cout output channels.
+int vectors_for(int64_t cout) {
+  if (NV_MAX == 4 && cout % (4 * VL) == 0) return 4;
+  if (cout % (2 * VL) == 0 || cout > VL) return 2;
+  return 1;
+}
 
 inline Vec activate(Vec v, int act) {  // act < 0 or 0: none
   if (act == 1) return at::vec::clamp_min(v, Vec(0.f));
@@ -57,58 +69,73 @@ inline Reg reg_set(float v) { return Vec(v); }
 
 // C[0:R, 0:cols] = act(A[0:R, 0:K] · panel + start), R ≤ MR, cols ≤ NR, where start is the bias (when
 // `bias` is given) or C itself (a later slice of K); act < 0 stores without an activation (more K to come).
-template <int R>
+template <int R, int NV>
 void micro(const float* a, int64_t lda, const float* panel, int64_t k, const float* bias, float* c,
            int64_t ldc, int64_t cols, int act) {
-  Reg c0[R], c1[R];
-  const int first = static_cast<int>(std::min<int64_t>(cols, VL)), second = static_cast<int>(cols - first);
+  Reg acc[R][NV];
+  int width[NV];  // valid channels of each vector of the block
+  for (int v = 0; v < NV; ++v) width[v] = static_cast<int>(std::clamp<int64_t>(cols - v * VL, 0, VL));
   if (bias != nullptr) {
-    const Reg b0 = reg_load(bias), b1 = reg_load(bias + VL);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const Reg b = reg_load(bias + v * VL);
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      c0[r] = b0;
-      c1[r] = b1;
+      for (int r = 0; r < R; ++r) acc[r][v] = b;
     }
   } else {
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      c0[r] = Vec::loadu(c + r * ldc, first);
-      c1[r] = second > 0 ? Reg(Vec::loadu(c + r * ldc + VL, second)) : Reg(Vec(0.f));
-    }
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = width[v] > 0 ? Reg(Vec::loadu(c + r * ldc + v * VL, width[v])) : Reg(Vec(0.f));
   }
   for (int64_t p = 0; p < k; ++p) {
-    const Reg w0 = reg_load(panel + p * NR), w1 = reg_load(panel + p * NR + VL);
+    Reg w[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) w[v] = reg_load(panel + p * NV * VL + v * VL);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const Reg x = reg_set(a[r * lda + p]);
-      c0[r] = reg_fma(x, w0, c0[r]);
-      c1[r] = reg_fma(x, w1, c1[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = reg_fma(x, w[v], acc[r][v]);
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
-    const Vec v0 = activate(Vec(c0[r]), act), v1 = activate(Vec(c1[r]), act);
-    if (cols == NR) {
-      v0.store(c + r * ldc);
-      v1.store(c + r * ldc + VL);
-    } else {
-      v0.store(c + r * ldc, first);
-      if (second > 0) v1.store(c + r * ldc + VL, second);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const Vec out = activate(Vec(acc[r][v]), act);
+      if (width[v] == VL)
+        out.store(c + r * ldc + v * VL);
+      else if (width[v] > 0)
+        out.store(c + r * ldc + v * VL, width[v]);
     }
-  }
 }
 
 using Micro = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t, int);
 
-template <int... Rs>
+template <int NV, int... Rs>
 constexpr std::array<Micro, sizeof...(Rs)> micro_table(std::integer_sequence<int, Rs...>) {
-  return {&micro<Rs + 1>...};
+  return {&micro<Rs + 1, NV>...};
 }
-constexpr auto MICRO = micro_table(std::make_integer_sequence<int, MR>{});
+// MICRO[nv - 1][r - 1]: the block of r rows and nv vectors (r ≤ rows_for(nv)); unused entries are null.
+template <int NV>
+constexpr std::array<Micro, MR_MAX> micro_row() {
+  std::array<Micro, MR_MAX> out{};
+  constexpr auto some = micro_table<NV>(std::make_integer_sequence<int, rows_for(NV)>{});
+  for (size_t i = 0; i < some.size(); ++i) out[i] = some[i];
+  return out;
+}
+const std::array<std::array<Micro, MR_MAX>, 4> MICRO = {micro_row<1>(), micro_row<2>(),
+                                                        std::array<Micro, MR_MAX>{},
+                                                        NV_MAX == 4 ? micro_row<NV_MAX>() : std::array<Micro, MR_MAX>{}};
 
 // K is taken in slices of KC: a slice of a weight panel (KC × NR floats) stays in L1 while every row block
 // of the chunk passes over it; partial sums wait in C between slices.
-constexpr int64_t KC = VL >= 16 ? 256 : 128;
+#ifndef CW_KC
+#define CW_KC (VL >= 16 ? 256 : 128)
+#endif
+constexpr int64_t KC = CW_KC;
 
 // The slice length for a K: one slice when K is at most 1.5 slices, otherwise slices of nearly equal size.
 int64_t slice_length(int64_t k) {
@@ -116,31 +143,56 @@ int64_t slice_length(int64_t k) {
   return (k + slices - 1) / slices;
 }
 
-// C (rows × cout, leading dimension ldc) = act(A (rows × k, lda) · W + bias) with W packed as above.
-void gemm(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t k, const float* bias_padded,
+// C (rows × cout, leading dimension ldc) = act(A (rows × k, lda) · W + bias) with W packed as above in panels of
+// nv vectors.
+void gemm(const float* a, int64_t lda, int64_t rows, const float* packed, int nv, int64_t k, const float* bias_padded,
           int64_t cout, float* c, int64_t ldc, int act) {
-  const int64_t panels = (cout + NR - 1) / NR, kc = slice_length(k);
+  const int64_t nr = nv * VL, mr = rows_for(nv), panels = (cout + nr - 1) / nr, kc = slice_length(k);
+  const auto& micro_rows = MICRO[nv - 1];
+#ifndef CW_CHUNK
+#define CW_CHUNK (128 << 10)
+#endif
   // Rows in chunks of about 128 KiB of A (one slice), so a chunk stays in L2 while every panel passes over it.
-  const int64_t chunk = std::max<int64_t>(MR, ((128 << 10) / (4 * std::max<int64_t>(kc, 1))) / MR * MR);
+  const int64_t chunk = std::max<int64_t>(mr, ((CW_CHUNK) / (4 * std::max<int64_t>(kc, 1))) / mr * mr);
   for (int64_t m0 = 0; m0 < rows; m0 += chunk) {
     const int64_t m1 = std::min(rows, m0 + chunk);
-    // Blocks of nearly equal height (49 rows: 13+12+12+12, not 14+14+14+7).
-    const int64_t blocks = (m1 - m0 + MR - 1) / MR, base = (m1 - m0) / blocks, extra = (m1 - m0) % blocks;
+    // Blocks of nearly equal height (49 rows in blocks of 14: 13+12+12+12, not 14+14+14+7).
+    const int64_t blocks = (m1 - m0 + mr - 1) / mr, base = (m1 - m0) / blocks, extra = (m1 - m0) % blocks;
     for (int64_t k0 = 0; k0 < k; k0 += kc) {
       const int64_t klen = std::min(kc, k - k0);
       const bool last = k0 + klen >= k;
       for (int64_t j = 0; j < panels; ++j) {
-        const float* panel = packed + (k0 * panels + j * klen) * NR;
-        const int64_t cols = std::min<int64_t>(NR, cout - j * NR);
-        const float* start = k0 == 0 ? bias_padded + j * NR : nullptr;
+        const float* panel = packed + (k0 * panels + j * klen) * nr;
+        const int64_t cols = std::min<int64_t>(nr, cout - j * nr);
+        const float* start = k0 == 0 ? bias_padded + j * nr : nullptr;
+#ifndef CW_NO_PREFETCH
+        // The weights that come next (the next panel's part of this slice, or the next slice's first
+        // panel, which follow in memory), requested a share per row block while this panel is computed:
+        // a layer's weights are usually not in cache (the layers before it ran through other weights).
+        const int64_t next_len = j + 1 < panels ? klen : std::min(kc, k - k0 - klen);
+        const char* next = reinterpret_cast<const char*>(panel + klen * nr);
+        const int64_t lines = (next_len > 0 && (j + 1 < panels || !last)) ? next_len * nr * 4 / 64 : 0;
+        const int64_t per_block = (lines + blocks - 1) / blocks;
+#endif
         for (int64_t blk = 0, m = m0; blk < blocks; ++blk) {
           const int64_t r = base + (blk < extra ? 1 : 0);
-          MICRO[r - 1](a + m * lda + k0, lda, panel, klen, start, c + m * ldc + j * NR, ldc, cols, last ? act : -1);
+#ifndef CW_NO_PREFETCH
+          for (int64_t line = blk * per_block; line < std::min(lines, (blk + 1) * per_block); ++line)
+            __builtin_prefetch(next + line * 64, 0, 2);
+#endif
+          micro_rows[r - 1](a + m * lda + k0, lda, panel, klen, start, c + m * ldc + j * nr, ldc, cols,
+                            last ? act : -1);
           m += r;
         }
       }
     }
   }
+}
+
+void check_packed(const at::Tensor& packed, int64_t k, int64_t cout) {
+  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == k && packed.size(2) == vectors_for(cout) * VL &&
+                  packed.size(0) * packed.size(2) >= cout && packed.scalar_type() == at::kFloat && packed.is_contiguous(),
+              "packed weight ", packed.sizes(), " does not match K = ", k, " and Cout = ", cout, " (use pack_weight)");
 }
 
 void check_input(const at::Tensor& x) {
@@ -169,7 +221,7 @@ Geometry geometry(const at::Tensor& x, int64_t kh, int64_t kw, at::IntArrayRef s
 // The bias as NR-padded float32 (zeros without one): kernels read whole panels of it. A bias already
 // padded (`pad_bias`, done once by convwise.deploy.native) is used as it is.
 at::Tensor padded_bias(const c10::optional<at::Tensor>& bias, int64_t cout) {
-  const int64_t width = (cout + NR - 1) / NR * NR;
+  const int64_t width = (cout + NR_MAX - 1) / NR_MAX * NR_MAX;
   if (bias.has_value() && bias->defined() && bias->dim() == 1 && bias->size(0) >= width &&
       bias->scalar_type() == at::kFloat && bias->is_contiguous() && bias->device().is_cpu())
     return *bias;
@@ -252,16 +304,23 @@ void depthwise_rows(const float* x, int64_t h, int64_t w, int64_t c, const Geome
 }
 
 // Rows of output per band: enough pixels for several register blocks, at least one row.
-int64_t band_rows(int64_t ow, int64_t oh) { return std::min(oh, std::max<int64_t>(1, (4 * MR + ow - 1) / ow)); }
+#ifndef CW_BAND_BYTES
+#define CW_BAND_BYTES (256 << 10)
+#endif
+// Output rows per band: as many as keep a band's buffer (its pixels × `channels` floats) within 256 KiB —
+// in L2 — so the weights are streamed once per band and bands are few; at least one row.
+int64_t band_rows(int64_t ow, int64_t oh, int64_t channels) {
+  return std::min(oh, std::max<int64_t>(1, (CW_BAND_BYTES) / (4 * channels * ow)));
+}
 
 }  // namespace
 
 at::Tensor pack_weight(const at::Tensor& weight) {
   TORCH_CHECK(weight.scalar_type() == at::kFloat && weight.dim() == 2,
               "weight must be a 2-D float32 (Cout, K) tensor, got ", weight.sizes(), " ", weight.scalar_type());
-  const int64_t cout = weight.size(0), k = weight.size(1), panels = (cout + NR - 1) / NR;
+  const int64_t cout = weight.size(0), k = weight.size(1), nr = vectors_for(cout) * VL, panels = (cout + nr - 1) / nr;
   at::Tensor w = weight.contiguous();
-  at::Tensor packed = at::zeros({panels, k, NR}, at::kFloat);
+  at::Tensor packed = at::zeros({panels, k, nr}, at::kFloat);
   const float* src = w.const_data_ptr<float>();
   float* dst = packed.data_ptr<float>();
   // Slice by slice of K, every panel's part of a slice after the other: the order gemm reads them in.
@@ -269,14 +328,14 @@ at::Tensor pack_weight(const at::Tensor& weight) {
   for (int64_t k0 = 0; k0 < k; k0 += kc) {
     const int64_t klen = std::min(kc, k - k0);
     for (int64_t j = 0; j < panels; ++j)
-      for (int64_t col = 0; col < NR && j * NR + col < cout; ++col)
+      for (int64_t col = 0; col < nr && j * nr + col < cout; ++col)
         for (int64_t p = 0; p < klen; ++p)
-          dst[(k0 * panels + j * klen + p) * NR + col] = src[(j * NR + col) * k + k0 + p];
+          dst[(k0 * panels + j * klen + p) * nr + col] = src[(j * nr + col) * k + k0 + p];
   }
   return packed;
 }
 
-int64_t panel_width() { return NR; }
+int64_t panel_width() { return NR_MAX; }
 
 at::Tensor pad_bias(const c10::optional<at::Tensor>& bias, int64_t cout) {
   return padded_bias(bias, cout).clone();
@@ -288,8 +347,8 @@ at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10
                         at::IntArrayRef dilation, int64_t act) {
   check_input(x);
   const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), k = kh * kw * cin;
-  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == k && packed.size(2) == NR && packed.size(0) * NR >= cout,
-              "packed weight ", packed.sizes(), " does not match K = ", k, " and Cout = ", cout);
+  check_packed(packed, k, cout);
+  const int nv = static_cast<int>(packed.size(2) / VL);
   const Geometry g = geometry(x, kh, kw, stride, pad, dilation);
   at::Tensor out = at::empty({n, cout, g.oh, g.ow}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
   const at::Tensor b = padded_bias(bias, cout);
@@ -299,14 +358,14 @@ at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10
   const bool direct = kh == 1 && kw == 1 && g.sh == 1 && g.sw == 1 && pad[0] == 0 && pad[1] == 0 && pad[2] == 0 &&
                       pad[3] == 0;
   if (direct) {  // a 1×1 conv is one matrix multiply over all pixels
-    const int64_t pixels = n * h * w, step = std::max<int64_t>(MR, (pixels / at::get_num_threads() + MR - 1) / MR * MR);
+    const int64_t pixels = n * h * w, step = std::max<int64_t>(MR_MAX, (pixels / at::get_num_threads() + MR_MAX - 1) / MR_MAX * MR_MAX);
     at::parallel_for(0, (pixels + step - 1) / step, 1, [&](int64_t b0, int64_t b1) {
       const int64_t m0 = b0 * step, m1 = std::min(pixels, b1 * step);
-      gemm(xp + m0 * cin, cin, m1 - m0, wp, k, bp, cout, op + m0 * cout, cout, a);
+      gemm(xp + m0 * cin, cin, m1 - m0, wp, nv, k, bp, cout, op + m0 * cout, cout, a);
     });
     return out;
   }
-  const int64_t rows = band_rows(g.ow, g.oh), bands = (g.oh + rows - 1) / rows;
+  const int64_t rows = band_rows(g.ow, g.oh, k), bands = (g.oh + rows - 1) / rows;
   at::parallel_for(0, n * bands, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> cols(static_cast<size_t>(rows * g.ow * k));
     for (int64_t task = begin; task < end; ++task) {
@@ -332,7 +391,7 @@ at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10
               }
             }
           }
-      gemm(cols.data(), k, (r1 - r0) * g.ow, wp, k, bp, cout, op + ((img * g.oh + r0) * g.ow) * cout, cout, a);
+      gemm(cols.data(), k, (r1 - r0) * g.ow, wp, nv, k, bp, cout, op + ((img * g.oh + r0) * g.ow) * cout, cout, a);
     }
   });
   return out;
@@ -350,7 +409,7 @@ at::Tensor depthwise_forward(const at::Tensor& x, const at::Tensor& weight, cons
   const at::Tensor b = padded_bias(bias, c);
   const float *xp = x.const_data_ptr<float>(), *wp = weight.const_data_ptr<float>(), *bp = b.const_data_ptr<float>();
   float* op = out.data_ptr<float>();
-  const int64_t rows = band_rows(g.ow, g.oh), bands = (g.oh + rows - 1) / rows;
+  const int64_t rows = band_rows(g.ow, g.oh, c), bands = (g.oh + rows - 1) / rows;
   at::parallel_for(0, n * bands, 1, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t img = task / bands, r0 = (task % bands) * rows, r1 = std::min(g.oh, r0 + rows);
@@ -371,21 +430,21 @@ at::Tensor separable_forward(const at::Tensor& x, const at::Tensor& dw_weight, c
   TORCH_CHECK(dw_weight.dim() == 3 && dw_weight.size(2) == c && dw_weight.is_contiguous() &&
                   dw_weight.scalar_type() == at::kFloat,
               "depthwise weight must be a contiguous float32 (KH, KW, C=", c, ") tensor, got ", dw_weight.sizes());
-  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == c && packed.size(2) == NR && packed.size(0) * NR >= cout,
-              "packed weight ", packed.sizes(), " does not match K = ", c, " and Cout = ", cout);
+  check_packed(packed, c, cout);
+  const int nv = static_cast<int>(packed.size(2) / VL);
   const Geometry g = geometry(x, dw_weight.size(0), dw_weight.size(1), stride, pad, dilation);
   at::Tensor out = at::empty({n, cout, g.oh, g.ow}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
   const at::Tensor db = padded_bias(dw_bias, c), pb = padded_bias(pw_bias, cout);
   const float *xp = x.const_data_ptr<float>(), *dwp = dw_weight.const_data_ptr<float>(),
               *dbp = db.const_data_ptr<float>(), *wp = packed.const_data_ptr<float>(), *pbp = pb.const_data_ptr<float>();
   float* op = out.data_ptr<float>();
-  const int64_t rows = band_rows(g.ow, g.oh), bands = (g.oh + rows - 1) / rows;
+  const int64_t rows = band_rows(g.ow, g.oh, c), bands = (g.oh + rows - 1) / rows;
   at::parallel_for(0, n * bands, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> mid(static_cast<size_t>(rows * g.ow * c));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t img = task / bands, r0 = (task % bands) * rows, r1 = std::min(g.oh, r0 + rows);
       depthwise_rows(xp + img * h * w * c, h, w, c, g, dwp, dbp, static_cast<int>(dw_act), r0, r1, mid.data());
-      gemm(mid.data(), c, (r1 - r0) * g.ow, wp, c, pbp, cout, op + ((img * g.oh + r0) * g.ow) * cout, cout,
+      gemm(mid.data(), c, (r1 - r0) * g.ow, wp, nv, c, pbp, cout, op + ((img * g.oh + r0) * g.ow) * cout, cout,
            static_cast<int>(pw_act));
     }
   });

@@ -34,7 +34,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("maxpool2x2_backward", &maxpool2x2_backward,
         "The input gradient of maxpool2x2_forward from the output gradient, the bytes and the input size");
   m.def("pack_weight", &pack_weight, "A (Cout, K) float32 conv weight as column panels for conv_forward");
-  m.def("panel_width", &panel_width, "Output channels per weight panel (2 vector widths)");
+  m.def("panel_width", &panel_width, "Output channels per weight panel");
   m.def("pad_bias", &pad_bias, "A bias (or none: zeros) padded to whole panels, as the kernels read it");
   m.def("conv_forward", &conv_forward,
         "act(conv(x) + bias) of a channels-last float32 tensor, groups 1, pads (top, left, bottom, right)");
