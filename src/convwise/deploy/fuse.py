@@ -249,6 +249,24 @@ def _set_child(root: nn.Module, target: nn.Module, new: nn.Module) -> None:
                 setattr(mod, name, new)
 
 
+def output_unchanged(
+    model: nn.Module, example: torch.Tensor, before: torch.Tensor, *, rtol: float, atol: float
+) -> bool:
+    """Whether the rewritten `model` still gives `before` on `example` (within rtol/atol) and leaves the
+    example untouched; an error (an op this torch build does not have) counts as a change."""
+    probe = example.clone()
+    try:
+        with torch.no_grad():
+            after = model(probe)
+    except (RuntimeError, TypeError, AttributeError):
+        return False
+    return (
+        isinstance(after, torch.Tensor)
+        and torch.allclose(after, before, rtol=rtol, atol=atol)
+        and torch.equal(probe, example)
+    )
+
+
 def fuse_conv_activations(
     model: nn.Module, example: torch.Tensor, *, rtol: float = 1e-4, atol: float = 1e-5
 ) -> dict[str, str | None]:
@@ -308,18 +326,7 @@ def fuse_conv_activations(
             _set_child(model, act.module, ident)
             undo.append((ident, act.module))
         fused[conv.name] = act.name if act is not None else None
-    probe = example.clone()
-    try:
-        with torch.no_grad():
-            after = model(probe)
-        ok = (
-            isinstance(after, torch.Tensor)
-            and torch.allclose(after, before, rtol=rtol, atol=atol)
-            and torch.equal(probe, example)
-        )
-    except (RuntimeError, TypeError, AttributeError):  # an op this torch build does not have
-        ok = False
-    if not ok:
+    if not output_unchanged(model, example, before, rtol=rtol, atol=atol):
         for new_module, old in undo:
             _set_child(model, new_module, old)
         return {}

@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from convwise.deploy.fuse import post_op
+from convwise.deploy.fold import _set_module
+from convwise.deploy.fuse import output_unchanged, post_op
 from convwise.layers.conv import SpecConv2d
 from convwise.layers.native import kernels
 from convwise.profile.trace import trace_calls
@@ -269,10 +270,8 @@ def _apply(
     done: dict[str, str | None] = {}
 
     def swap(name: str, new: nn.Module) -> None:
-        parent_name, _, attr = name.rpartition(".")
-        parent = model.get_submodule(parent_name)
-        undo.append((name, getattr(parent, attr)))
-        setattr(parent, attr, new)
+        undo.append((name, model.get_submodule(name)))
+        _set_module(model, name, new)
 
     paired = set(pairs.values())
     for name, (native, act) in made.items():
@@ -289,20 +288,8 @@ def _apply(
             if a is not None:
                 swap(a.name, nn.Identity())
             done[conv_name] = a.name if a is not None else None
-    probe = example.clone()
-    try:
-        with torch.no_grad():
-            after = model(probe)
-        ok = (
-            isinstance(after, torch.Tensor)
-            and torch.allclose(after, before, rtol=rtol, atol=atol)
-            and torch.equal(probe, example)
-        )
-    except (RuntimeError, TypeError, AttributeError):
-        ok = False
-    if not ok:
+    if not output_unchanged(model, example, before, rtol=rtol, atol=atol):
         for name, old in reversed(undo):
-            parent_name, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent_name), attr, old)
+            _set_module(model, name, old)
         return None
     return done

@@ -132,10 +132,7 @@ const std::array<std::array<Micro, MR_MAX>, 4> MICRO = {micro_row<1>(), micro_ro
 
 // K is taken in slices of KC: a slice of a weight panel (KC × NR floats) stays in L1 while every row block
 // of the chunk passes over it; partial sums wait in C between slices.
-#ifndef CW_KC
-#define CW_KC (VL >= 16 ? 256 : 128)
-#endif
-constexpr int64_t KC = CW_KC;
+constexpr int64_t KC = VL >= 16 ? 256 : 128;
 
 // The slice length for a K: one slice when K is at most 1.5 slices, otherwise slices of nearly equal size.
 int64_t slice_length(int64_t k) {
@@ -149,11 +146,8 @@ void gemm(const float* a, int64_t lda, int64_t rows, const float* packed, int nv
           int64_t cout, float* c, int64_t ldc, int act) {
   const int64_t nr = nv * VL, mr = rows_for(nv), panels = (cout + nr - 1) / nr, kc = slice_length(k);
   const auto& micro_rows = MICRO[nv - 1];
-#ifndef CW_CHUNK
-#define CW_CHUNK (128 << 10)
-#endif
   // Rows in chunks of about 128 KiB of A (one slice), so a chunk stays in L2 while every panel passes over it.
-  const int64_t chunk = std::max<int64_t>(mr, ((CW_CHUNK) / (4 * std::max<int64_t>(kc, 1))) / mr * mr);
+  const int64_t chunk = std::max<int64_t>(mr, ((128 << 10) / (4 * std::max<int64_t>(kc, 1))) / mr * mr);
   for (int64_t m0 = 0; m0 < rows; m0 += chunk) {
     const int64_t m1 = std::min(rows, m0 + chunk);
     // Blocks of nearly equal height (49 rows in blocks of 14: 13+12+12+12, not 14+14+14+7).
@@ -165,7 +159,6 @@ void gemm(const float* a, int64_t lda, int64_t rows, const float* packed, int nv
         const float* panel = packed + (k0 * panels + j * klen) * nr;
         const int64_t cols = std::min<int64_t>(nr, cout - j * nr);
         const float* start = k0 == 0 ? bias_padded + j * nr : nullptr;
-#ifndef CW_NO_PREFETCH
         // The weights that come next (the next panel's part of this slice, or the next slice's first
         // panel, which follow in memory), requested a share per row block while this panel is computed:
         // a layer's weights are usually not in cache (the layers before it ran through other weights).
@@ -173,13 +166,10 @@ void gemm(const float* a, int64_t lda, int64_t rows, const float* packed, int nv
         const char* next = reinterpret_cast<const char*>(panel + klen * nr);
         const int64_t lines = (next_len > 0 && (j + 1 < panels || !last)) ? next_len * nr * 4 / 64 : 0;
         const int64_t per_block = (lines + blocks - 1) / blocks;
-#endif
         for (int64_t blk = 0, m = m0; blk < blocks; ++blk) {
           const int64_t r = base + (blk < extra ? 1 : 0);
-#ifndef CW_NO_PREFETCH
           for (int64_t line = blk * per_block; line < std::min(lines, (blk + 1) * per_block); ++line)
             __builtin_prefetch(next + line * 64, 0, 2);
-#endif
           micro_rows[r - 1](a + m * lda + k0, lda, panel, klen, start, c + m * ldc + j * nr, ldc, cols,
                             last ? act : -1);
           m += r;
@@ -304,13 +294,10 @@ void depthwise_rows(const float* x, int64_t h, int64_t w, int64_t c, const Geome
 }
 
 // Rows of output per band: enough pixels for several register blocks, at least one row.
-#ifndef CW_BAND_BYTES
-#define CW_BAND_BYTES (256 << 10)
-#endif
 // Output rows per band: as many as keep a band's buffer (its pixels × `channels` floats) within 256 KiB —
 // in L2 — so the weights are streamed once per band and bands are few; at least one row.
 int64_t band_rows(int64_t ow, int64_t oh, int64_t channels) {
-  return std::min(oh, std::max<int64_t>(1, (CW_BAND_BYTES) / (4 * channels * ow)));
+  return std::min(oh, std::max<int64_t>(1, (256 << 10) / (4 * channels * ow)));
 }
 
 }  // namespace
