@@ -123,6 +123,69 @@ def test_conv_selu_fused_matches_conv_then_selu(cin, cout, kernel, padding, bias
         torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("rows", "cin", "cout", "selu", "needs"),
+    [
+        (1000, 32, 32, True, (True, True, True)),  # four chunks of rows, the last one partial
+        (777, 64, 32, False, (True, True, True)),  # no SELU: the bias gradient from grad itself
+        (300, 9, 32, True, (False, True, True)),  # Cin not a multiple of the vector: dWᵀ = xᵀ·g
+        (513, 48, 20, True, (True, True, False)),  # Cout not a multiple: dW = gᵀ·x, tails of vectors
+        (1, 16, 16, False, (False, True, False)),
+    ],
+)
+def test_the_fused_pointwise_backward_matches_float64_autograd(rows, cin, cout, selu, needs):
+    torch.manual_seed(0)
+    x = torch.randn(rows, cin, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(cout, cin, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(cout, dtype=torch.float64, requires_grad=True)
+    y = x @ w.t() + b
+    y = F.selu(y) if selu else y
+    g = torch.randn(rows, cout, dtype=torch.float64)
+    y.backward(g)
+    got = native.kernels().pointwise_backward(
+        g.float(), y.detach().float() if selu else None, x.detach().float(), w.detach().float(), *needs
+    )
+    for value, want, needed in zip(got, (x.grad, w.grad, b.grad), needs, strict=True):
+        if not needed:
+            assert value is None
+            continue
+        assert value.shape == want.shape and value.dtype == torch.float32
+        torch.testing.assert_close(value.double(), want, rtol=1e-5, atol=1e-4 * float(want.abs().max()))
+
+
+def test_the_fused_pointwise_backward_refuses_a_weight_gradient_it_cannot_block():
+    ops = native.kernels()
+    m = ops.backward_multiple()
+    grad, x, w = torch.zeros(10, m + 1), torch.zeros(10, m - 1), torch.zeros(m + 1, m - 1)
+    message = rf"needs Cin \({m - 1}\) or Cout \({m + 1}\) to be a multiple of {m}"
+    with pytest.raises(RuntimeError, match=message):
+        ops.pointwise_backward(grad, None, x, w, False, True, False)
+    with pytest.raises(RuntimeError, match=r"weight must be a contiguous float32 \(5, 3\) matrix"):
+        grad, x = torch.zeros(4, 5), torch.zeros(4, 3)
+        ops.pointwise_backward(grad, None, x, torch.zeros(3, 5), True, True, True)
+
+
+@pytest.mark.parametrize(("cin", "cout"), [(32, 64), (12, 32), (32, 13), (12, 13)])
+def test_a_fused_conv_over_many_rows_trains_like_conv_then_selu(cin, cout):
+    # 2·20·20 = 800 rows: several chunks of the fused backward, on every thread; both weight-gradient
+    # orientations, and (12, 13) the unfused matrix products
+    torch.manual_seed(1)
+    reference = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.SELU())
+    fast = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.SELU())
+    fast.load_state_dict(reference.state_dict())
+    use_fast_layers_(fast)
+    x = torch.randn(2, cin, 20, 20).contiguous(memory_format=CL)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_ref, out = reference(xa), fast(xb)
+    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-5)
+    grad = torch.randn_like(out_ref)
+    out_ref.backward(grad)
+    out.backward(grad)
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-4, atol=1e-3)
+
+
 def test_a_fused_conv_on_another_path_still_applies_its_selu():
     # an NCHW input takes nn.Conv2d's path: the SELU is applied after it, not lost
     net = nn.Sequential(nn.Conv2d(4, 6, 1), nn.SELU())

@@ -29,11 +29,8 @@ from torch import nn
 from convwise.deploy.fold import _set_module
 from convwise.deploy.fuse import output_unchanged, post_op
 from convwise.layers.conv import SpecConv2d
-from convwise.layers.native import kernels
+from convwise.layers.native import ACT_NONE, ACT_RELU, ACT_RELU6, kernels
 from convwise.profile.trace import trace_calls
-
-#: Our kernels' activation codes: none, ReLU, ReLU6.
-ACT_NONE, ACT_RELU, ACT_RELU6 = 0, 1, 2
 
 
 def _ops() -> Any:

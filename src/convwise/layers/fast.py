@@ -87,6 +87,64 @@ def _retyped(module: nn.Module, cls: type[_M]) -> _M:
     return fast
 
 
+def _float32_cpu(*tensors: torch.Tensor) -> bool:
+    return all(t.dtype == torch.float32 and t.device.type == "cpu" for t in tensors)
+
+
+def _native_product(
+    x: torch.Tensor,
+    wm: torch.Tensor,
+    bias: torch.Tensor | None,
+    selu: bool,
+    kernel: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> torch.Tensor | None:
+    """act(conv(x) + bias) (stride 1) through convwise's matrix-multiply kernel — bias and SELU in
+    registers, the taps gathered band by band in cache — for `wm` the (Cout, kh·kw·Cin) weight in
+    (kh, kw, Cin) order and `pads` (top, bottom, left, right); None where the kernels are not built (or
+    for other than float32 CPU tensors: float64 gradchecks run the matrix products)."""
+    ops = native.kernels()
+    if ops is None or not _float32_cpu(x, wm):
+        return None
+    cout, (kh, kw) = wm.shape[0], kernel
+    top, bottom, left, right = pads
+    act = native.ACT_SELU if selu else native.ACT_NONE
+    packed, padded = ops.pack_weight(wm.contiguous()), ops.pad_bias(bias, cout)
+    out: torch.Tensor = ops.conv_forward(
+        x, packed, padded, cout, kh, kw, [1, 1], [top, left, bottom, right], [1, 1], act
+    )
+    return out
+
+
+def _native_backward(
+    ctx: Any,
+    grad: torch.Tensor,
+    y: torch.Tensor | None,
+    rows: torch.Tensor,
+    wm: torch.Tensor,
+    input_grad: bool,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None] | None:
+    """(grad at `rows`, weight grad (Cout, K), bias grad) of y = act(rows·wmᵀ + b) in one pass over the rows
+    (convwise's kernel: the pre-activation gradient stays in cache); None where it does not apply."""
+    ops = native.kernels()
+    if ops is None or not _float32_cpu(grad, rows, wm):
+        return None
+    if rows.shape[1] % ops.backward_multiple() and wm.shape[0] % ops.backward_multiple():
+        return None
+    need = ctx.needs_input_grad
+    g = _rows(grad).contiguous()
+    gx, gw, gb = ops.pointwise_backward(
+        g,
+        None if y is None else _rows(y),
+        rows,
+        wm.contiguous(),
+        input_grad,
+        need[1],
+        ctx.has_bias and need[2],
+    )
+    return gx, gw, gb
+
+
 class _PointwiseMM(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -94,7 +152,9 @@ class _PointwiseMM(torch.autograd.Function):
     ) -> torch.Tensor:
         n, cin, h, w = x.shape
         rows, w2 = _rows(x), weight.view(weight.shape[0], cin)
-        out = _product(rows, w2, bias, selu, (n, h, w))
+        out = _native_product(x, w2, bias, selu, (1, 1), (0, 0, 0, 0))
+        if out is None:
+            out = _product(rows, w2, bias, selu, (n, h, w))
         ctx.save_for_backward(rows, w2, out if selu else None)
         ctx.size, ctx.has_bias = (n, h, w), bias is not None
         return out
@@ -102,6 +162,11 @@ class _PointwiseMM(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         rows, w2, y = ctx.saved_tensors
+        fused = _native_backward(ctx, grad, y, rows, w2, ctx.needs_input_grad[0])
+        if fused is not None:
+            gx_rows, gw, gb = fused
+            gx = _unrows(gx_rows, *ctx.size) if gx_rows is not None else None
+            return gx, (gw.view(*w2.shape, 1, 1) if gw is not None else None), gb, None
         g, gb = _pre_activation_grad(ctx, _rows(grad), y)
         gx = _unrows(torch.mm(g, w2), *ctx.size) if ctx.needs_input_grad[0] else None
         gw = torch.mm(g.t(), rows).view(*w2.shape, 1, 1) if ctx.needs_input_grad[1] else None
@@ -131,17 +196,31 @@ class _Im2colMM(torch.autograd.Function):
         selu: bool = False,
     ) -> torch.Tensor:
         cout, cin, kh, kw = weight.shape
-        cols, ho, wo = _taps(x, kh, kw, pads)
         wm = weight.permute(0, 2, 3, 1).reshape(cout, kh * kw * cin)
-        out = _product(cols, wm, bias, selu, (x.shape[0], ho, wo))
-        ctx.save_for_backward(cols, x, weight, out if selu else None)
-        ctx.pads, ctx.has_bias, ctx.size = pads, bias is not None, (x.shape[0], ho, wo)
+        out = _native_product(x, wm, bias, selu, (kh, kw), pads)
+        cols = None
+        if out is None:
+            cols, ho, wo = _taps(x, kh, kw, pads)
+            out = _product(cols, wm, bias, selu, (x.shape[0], ho, wo))
+        # the kernels gather the taps band by band in cache; the backward gathers them again (cheaper
+        # than keeping a 9×-input-sized tensor alive from forward to backward)
+        ctx.cols = cols
+        ctx.save_for_backward(x, weight, out if selu else None)
+        ctx.pads, ctx.has_bias, ctx.size = pads, bias is not None, (x.shape[0], out.shape[2], out.shape[3])
         return out
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        cols, x, weight, y = ctx.saved_tensors
+        x, weight, y = ctx.saved_tensors
         cout, cin, kh, kw = weight.shape
+        cols = ctx.cols if ctx.cols is not None else _taps(x, kh, kw, ctx.pads)[0]
+        ctx.cols = None
+        wm = weight.permute(0, 2, 3, 1).reshape(cout, kh * kw * cin)
+        fused = None if ctx.needs_input_grad[0] else _native_backward(ctx, grad, y, cols, wm, False)
+        if fused is not None:
+            _, gwm, gb = fused
+            gw = gwm.reshape(cout, kh, kw, cin).permute(0, 3, 1, 2) if gwm is not None else None
+            return None, gw, gb, None, None
         g, gb = _pre_activation_grad(ctx, _rows(grad), y)
         gx = gw = None
         if ctx.needs_input_grad[0]:  # rare (the first layer's input is data): oneDNN's own backward

@@ -21,8 +21,15 @@ from convwise.machine import CXX_COMPILERS, cpu_flags, has_cxx_compiler
 
 _KERNELS = Path(__file__).with_name("kernels")
 #: The sources of the one extension module, its Python bindings first.
-_SOURCES = tuple(_KERNELS / name for name in ("module.cpp", "selu.cpp", "maxpool.cpp", "infer.cpp"))
+_SOURCES = tuple(
+    _KERNELS / name for name in ("module.cpp", "selu.cpp", "maxpool.cpp", "infer.cpp", "train.cpp")
+)
+#: Headers the sources include (part of the build's cache key).
+_HEADERS = (_KERNELS / "gemm.h",)
 _STATE: dict[str, ModuleType | None] = {}
+
+#: The kernels' activation codes (kernels/gemm.h): none, ReLU, ReLU6, SELU.
+ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SELU = 0, 1, 2, 3
 
 
 def _isa(flags: set[str]) -> tuple[str, list[str]]:
@@ -63,7 +70,8 @@ def why_unavailable() -> str | None:
 
 
 def kernels() -> ModuleType | None:
-    """The built extension module (SELU, max-pool, inference-conv kernels), or None where it cannot build."""
+    """The built extension module (SELU, max-pool, inference-conv and training-matmul kernels), or None
+    where it cannot be built."""
     if "module" in _STATE:
         return _STATE["module"]
     module: ModuleType | None = None
@@ -85,7 +93,7 @@ def _build() -> ModuleType:
     from torch.utils.cpp_extension import load
 
     isa, isa_flags = _isa(cpu_flags())
-    source = b"".join(p.read_bytes() for p in _SOURCES)
+    source = b"".join(p.read_bytes() for p in _SOURCES + _HEADERS)
     tag = hashlib.sha256(source + torch.__version__.encode() + isa.encode()).hexdigest()[:12]
     folder = cache_dir() / f"kernels-{isa.lower()}-{tag}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,4 +106,4 @@ def _build() -> ModuleType:
     )
 
 
-__all__ = ["cache_dir", "kernels", "why_unavailable"]
+__all__ = ["ACT_NONE", "ACT_RELU", "ACT_RELU6", "ACT_SELU", "cache_dir", "kernels", "why_unavailable"]

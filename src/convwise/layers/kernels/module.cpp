@@ -1,4 +1,4 @@
-// The Python module of convwise's C++ kernels (selu.cpp, maxpool.cpp, infer.cpp), built by
+// The Python module of convwise's C++ kernels (selu.cpp, maxpool.cpp, infer.cpp, train.cpp), built by
 // convwise.layers.native.
 #include <torch/extension.h>
 
@@ -22,6 +22,11 @@ at::Tensor separable_forward(const at::Tensor& x, const at::Tensor& dw_weight,
                              const c10::optional<at::Tensor>& dw_bias, at::IntArrayRef stride, at::IntArrayRef pad,
                              at::IntArrayRef dilation, int64_t dw_act, const at::Tensor& packed,
                              const c10::optional<at::Tensor>& pw_bias, int64_t cout, int64_t pw_act);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tensor& grad,
+                                                                  const c10::optional<at::Tensor>& y,
+                                                                  const at::Tensor& x, const at::Tensor& weight,
+                                                                  bool input_grad, bool weight_grad, bool bias_grad);
+int64_t backward_multiple();
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("selu_forward", &selu_forward, "SELU of a dense float32 CPU tensor");
@@ -41,4 +46,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("depthwise_forward", &depthwise_forward, "act(depthwise conv(x) + bias), weight (KH, KW, C)");
   m.def("separable_forward", &separable_forward,
         "act2(pointwise(act1(depthwise(x)))) without writing the depthwise output to memory");
+  m.def("pointwise_backward", &pointwise_backward,
+        "(dx, dW, db) of y = act(x @ W.T + b), act SELU (from y) or none, in one pass over the rows");
+  m.def("backward_multiple", &backward_multiple,
+        "pointwise_backward's weight gradient needs Cin or Cout to be a multiple of this");
 }

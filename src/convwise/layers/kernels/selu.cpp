@@ -10,12 +10,13 @@
 #include <tuple>
 #include <vector>
 
+#include "gemm.h"  // Vec, kSeluAlpha, kSeluScale
+
 namespace {
 
-constexpr float kAlpha = 1.6732632423543772f;
-constexpr float kScale = 1.0507009873554805f;
+constexpr float kAlpha = kSeluAlpha;
+constexpr float kScale = kSeluScale;
 constexpr int64_t kGrain = 32768;
-using Vec = at::vec::Vectorized<float>;
 
 void check(const at::Tensor& t, const char* name) {
   TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, name, " must be a float32 CPU tensor, got ",

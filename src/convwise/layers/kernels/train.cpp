@@ -1,0 +1,173 @@
+// The backward of a matrix-product layer (a 1×1 conv on channels-last rows, or an im2col conv) fused with
+// the SELU after it, in one pass over the rows: chunk by chunk, the gradient at the product
+// (grad · SELU'(y), or grad itself without SELU) is computed into a buffer in cache, summed into the bias
+// gradient, multiplied by the weight into the input gradient (gemm.h's kernel) and multiplied with the
+// layer's input rows into the weight gradient (per-thread partial sums, added at the end). The
+// pre-activation gradient never reaches memory: the unfused form wrote it and read it twice more.
+// Built on first use by convwise.layers.native; used by convwise.layers.fast (docs/training.md).
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/vec.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "gemm.h"
+
+at::Tensor pack_weight(const at::Tensor& weight);  // infer.cpp
+at::Tensor pad_bias(const c10::optional<at::Tensor>& bias, int64_t cout);
+
+namespace {
+
+// C[0:R, 0:NV·VL] += Σ_p A[p·lda + r] · B[p·ldb + 0:NV·VL], p < count: the block of a weight gradient
+// (Aᵀ·B) with R rows of it in registers beside NV vectors of columns.
+template <int R, int NV>
+void atb_block(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t count, float* c, int64_t ldc) {
+  Reg acc[R][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = reg_load(c + r * ldc + v * VL);
+  for (int64_t p = 0; p < count; ++p) {
+    Reg bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = reg_load(b + p * ldb + v * VL);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const Reg x = reg_set(a[p * lda + r]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = reg_fma(x, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) Vec(acc[r][v]).store(c + r * ldc + v * VL);
+}
+
+// Rows of the weight-gradient block: R·2 accumulators + 2 vectors of B + a broadcast fit the registers.
+constexpr int ATB_ROWS = VL >= 16 ? 12 : 6;
+using AtbBlock = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t);
+
+template <int NV, int... Rs>
+constexpr std::array<AtbBlock, sizeof...(Rs)> atb_table(std::integer_sequence<int, Rs...>) {
+  return {&atb_block<Rs + 1, NV>...};
+}
+// ATB[nv - 1][r - 1]: the block of r rows and nv vectors.
+const std::array<std::array<AtbBlock, ATB_ROWS>, 2> ATB = {
+    atb_table<1>(std::make_integer_sequence<int, ATB_ROWS>{}),
+    atb_table<2>(std::make_integer_sequence<int, ATB_ROWS>{})};
+
+// C (M × N, dense) += Aᵀ·B for A (count × M, leading dimension lda) and B (count × N, ldb); N % VL == 0.
+void atb(const float* a, int64_t lda, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t count, float* c) {
+  for (int64_t n0 = 0; n0 < n; n0 += 2 * VL) {
+    const int nv = n - n0 >= 2 * VL ? 2 : 1;
+    for (int64_t m0 = 0; m0 < m; m0 += ATB_ROWS) {
+      const int64_t r = std::min<int64_t>(ATB_ROWS, m - m0);
+      ATB[nv - 1][r - 1](a + m0, lda, b + n0, ldb, count, c + m0 * n + n0, n);
+    }
+  }
+}
+
+void check_rows(const at::Tensor& t, const char* name, int64_t rows) {
+  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.is_contiguous() &&
+                  t.size(0) == rows,
+              name, " must be a contiguous float32 CPU (", rows, ", C) matrix, got ", t.scalar_type(), " ",
+              t.sizes(), " with strides ", t.strides());
+}
+
+// Rows per chunk: the chunk's gradient, input and output rows stay in L2 between the three uses.
+constexpr int64_t CHUNK = 256;
+
+}  // namespace
+
+// The gradients of y = act(x·Wᵀ + b), act SELU (from its output `y`) or none (`y` absent), from `grad` (dL/dy):
+// (dL/dx, dL/dW, dL/db), each an undefined tensor when not asked for. grad, y: (R, Cout); x: (R, Cin);
+// weight: (Cout, Cin); all contiguous float32. The weight gradient needs Cin or Cout a multiple of
+// `backward_multiple()` (the vector width).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tensor& grad,
+                                                                  const c10::optional<at::Tensor>& y,
+                                                                  const at::Tensor& x, const at::Tensor& weight,
+                                                                  bool input_grad, bool weight_grad, bool bias_grad) {
+  const int64_t rows = grad.size(0), cout = grad.size(1), cin = x.size(1);
+  check_rows(grad, "grad", rows);
+  check_rows(x, "x", rows);
+  const bool selu = y.has_value() && y->defined();
+  if (selu) {
+    check_rows(*y, "y", rows);
+    TORCH_CHECK(y->size(1) == cout, "y must have ", cout, " columns as grad, got ", y->sizes());
+  }
+  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == cout && weight.size(1) == cin &&
+                  weight.scalar_type() == at::kFloat && weight.is_contiguous(),
+              "weight must be a contiguous float32 (", cout, ", ", cin, ") matrix, got ", weight.sizes());
+  const bool rows_of_w = cin % VL == 0;  // dW = gpreᵀ·x (columns: Cin) or dWᵀ = xᵀ·gpre (columns: Cout)
+  TORCH_CHECK(!weight_grad || rows_of_w || cout % VL == 0, "the weight gradient needs Cin (", cin, ") or Cout (",
+              cout, ") to be a multiple of ", VL);
+  at::Tensor gx, gw, gb;
+  if (input_grad) gx = at::empty({rows, cin}, x.options());
+  const at::Tensor packed = input_grad ? pack_weight(weight.t().contiguous()) : at::Tensor();
+  const at::Tensor zero_bias = input_grad ? pad_bias(c10::nullopt, cin) : at::Tensor();
+  const int nv = input_grad ? static_cast<int>(packed.size(2) / VL) : 0;
+  const int threads = at::get_num_threads();
+  std::vector<float> partial_w(weight_grad ? static_cast<size_t>(threads) * cout * cin : 0, 0.f);
+  std::vector<float> partial_b(bias_grad ? static_cast<size_t>(threads) * cout : 0, 0.f);
+  const float* gp = grad.const_data_ptr<float>();
+  const float* yp = selu ? y->const_data_ptr<float>() : nullptr;
+  const float* xp = x.const_data_ptr<float>();
+  const float* wp = input_grad ? packed.const_data_ptr<float>() : nullptr;
+  const float* zp = input_grad ? zero_bias.const_data_ptr<float>() : nullptr;
+  float* gxp = input_grad ? gx.data_ptr<float>() : nullptr;
+  const int64_t chunks = (rows + CHUNK - 1) / CHUNK;
+  const Vec zero(0.f), scale(kSeluScale), scale_alpha(kSeluScale * kSeluAlpha);
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    const int tid = at::get_thread_num();
+    float* dw = weight_grad ? partial_w.data() + static_cast<int64_t>(tid) * cout * cin : nullptr;
+    float* db = bias_grad ? partial_b.data() + static_cast<int64_t>(tid) * cout : nullptr;
+    std::vector<float> buffer(selu ? static_cast<size_t>(CHUNK * cout) : 0);
+    for (int64_t chunk = begin; chunk < end; ++chunk) {
+      const int64_t r0 = chunk * CHUNK, n = std::min(CHUNK, rows - r0);
+      const float* g = gp + r0 * cout;
+      if (selu || bias_grad) {
+        const float* yc = selu ? yp + r0 * cout : nullptr;
+        float* out = selu ? buffer.data() : nullptr;
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t c = 0; c < cout; c += VL) {
+            const int w = static_cast<int>(std::min<int64_t>(VL, cout - c));
+            const int64_t i = r * cout + c;
+            Vec d = Vec::loadu(g + i, w);
+            if (selu) {
+              const Vec v = Vec::loadu(yc + i, w);
+              d = Vec::blendv(d * (v + scale_alpha), d * scale, v > zero);  // NaN stays NaN
+              d.store(out + i, w);
+            }
+            if (db) (Vec::loadu(db + c, w) + d).store(db + c, w);
+          }
+        if (selu) g = buffer.data();
+      }
+      if (input_grad) gemm(g, cout, n, wp, nv, cout, zp, cin, gxp + r0 * cin, cin, 0);
+      if (weight_grad) {
+        if (rows_of_w)
+          atb(g, cout, cout, xp + r0 * cin, cin, cin, n, dw);
+        else
+          atb(xp + r0 * cin, cin, cin, g, cout, cout, n, dw);
+      }
+    }
+  });
+  if (weight_grad) {
+    at::Tensor sum = at::zeros({rows_of_w ? cout : cin, rows_of_w ? cin : cout}, x.options());
+    float* sp = sum.data_ptr<float>();
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < cout * cin; ++i) sp[i] += partial_w[static_cast<size_t>(t) * cout * cin + i];
+    gw = rows_of_w ? sum : sum.t().contiguous();
+  }
+  if (bias_grad) {
+    gb = at::zeros({cout}, x.options());
+    float* bp = gb.data_ptr<float>();
+    for (int t = 0; t < threads; ++t)
+      for (int64_t c = 0; c < cout; ++c) bp[c] += partial_b[static_cast<size_t>(t) * cout + c];
+  }
+  return {gx, gw, gb};
+}
+
+int64_t backward_multiple() { return VL; }
