@@ -212,7 +212,7 @@ def test_a_failing_build_is_a_warning_not_an_error(monkeypatch):
 
 
 def test_use_fast_layers_swaps_convs_selus_and_pools_keeping_the_state_dict():
-    from convwise.layers.fast import FastMaxPool2d, FastSELU, FusedSELU, use_fast_layers_
+    from convwise.layers.fast import FastMaxPool2d, FastSELU, FusedMaxPool2d, FusedSELU, use_fast_layers_
 
     torch.manual_seed(0)
     model = build("fashion_separable_cnn").to(memory_format=CL)
@@ -224,12 +224,16 @@ def test_use_fast_layers_swaps_convs_selus_and_pools_keeping_the_state_dict():
     fused = [m for m in model.modules() if isinstance(m, FastConv2d) and m.fused_selu]
     assert len(fused) == 6 and sum(isinstance(m, FusedSELU) for m in model.modules()) == 6
     assert sum(isinstance(m, FastSELU) for m in model.modules()) == 1  # after the dense layer
-    assert sum(isinstance(m, FastMaxPool2d) for m in model.modules()) == 3
+    # each max pool follows a pointwise conv's SELU: the three run inside those convs
+    pools = {n: m.into for n, m in model.named_modules() if isinstance(m, FusedMaxPool2d)}
+    assert len(pools) == 3 and not any(isinstance(m, FastMaxPool2d) for m in model.modules())
+    assert all(model.get_submodule(conv).fused_pool for conv in pools.values())
     assert list(model.state_dict()) == keys
     torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)
     plain = build("fashion_separable_cnn")
     assert use_fast_layers_(plain, selu=False) == 11 + 3
-    assert not any(isinstance(m, (FastSELU, FusedSELU)) for m in plain.modules())
+    assert not any(isinstance(m, (FastSELU, FusedSELU, FusedMaxPool2d)) for m in plain.modules())
+    assert sum(isinstance(m, FastMaxPool2d) for m in plain.modules()) == 3
 
 
 def test_the_kernels_refuse_a_wrong_tensor_naming_what_they_got():

@@ -11,7 +11,9 @@ from convwise.layers import native
 from convwise.layers.fast import (
     FastMaxPool2d,
     FastSELU,
+    FusedMaxPool2d,
     FusedSELU,
+    fuse_conv_pool_,
     fuse_conv_selu_,
     use_fast_convs_,
     use_fast_layers_,
@@ -184,6 +186,78 @@ def test_a_fused_conv_over_many_rows_trains_like_conv_then_selu(cin, cout):
     torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-4, atol=1e-3)
     torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("cin", "cout", "size", "selu", "bias"),
+    [
+        (32, 32, (12, 10), True, True),  # a block of the seed CNN
+        (16, 48, (7, 7), True, False),  # odd sizes: floor mode drops a row and a column
+        (12, 32, (6, 9), False, True),  # no SELU; Cin not a multiple of the vector: dWᵀ = xᵀ·g
+        (32, 13, (4, 4), True, True),  # Cout not a multiple: dW = gᵀ·x
+        (12, 13, (6, 6), True, True),  # neither: the conv runs unfused, then the pool
+    ],
+)
+def test_conv_selu_pool_fused_matches_conv_selu_then_max_pool(cin, cout, size, selu, bias):
+    torch.manual_seed(0)
+    acts = [nn.SELU()] if selu else []
+    reference = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=bias), *acts, nn.MaxPool2d(2))
+    fast = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=bias), *acts, nn.MaxPool2d(2))
+    fast.load_state_dict(reference.state_dict())
+    use_fast_layers_(fast)
+    assert isinstance(fast[-1], FusedMaxPool2d) and fast[0].fused_pool
+    x = torch.randn(3, cin, *size).contiguous(memory_format=CL)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_ref, out = reference(xa), fast(xb)
+    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-5)
+    assert out.is_contiguous(memory_format=CL)
+    grad = torch.randn_like(out_ref)
+    out_ref.backward(grad)
+    out.backward(grad)
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
+    assert xb.grad.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-4, atol=1e-4)
+    if bias:
+        torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_a_fused_conv_and_pool_on_an_nchw_input_still_pools():
+    net = nn.Sequential(nn.Conv2d(16, 16, 1), nn.SELU(), nn.MaxPool2d(2))
+    reference = nn.Sequential(nn.Conv2d(16, 16, 1), nn.SELU(), nn.MaxPool2d(2))
+    reference.load_state_dict(net.state_dict())
+    use_fast_layers_(net)
+    assert net[0].fused_pool
+    x = torch.randn(2, 16, 6, 6)  # NCHW: nn.Conv2d's path, then SELU and the pool
+    torch.testing.assert_close(net(x), reference(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        nn.Sequential(nn.Conv2d(4, 4, 1), nn.SELU(), nn.MaxPool2d(3)),  # not 2×2
+        nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.MaxPool2d(2)),  # not pointwise
+        nn.Sequential(nn.Conv2d(4, 4, 1), nn.MaxPool2d(2, ceil_mode=True)),
+    ],
+)
+def test_conv_pool_pairs_that_cannot_be_fused_are_left_alone(model):
+    use_fast_layers_(model)
+    assert not any(isinstance(m, FusedMaxPool2d) for m in model.modules())
+    assert fuse_conv_pool_(model) == 0
+
+
+def test_a_conv_output_used_twice_keeps_its_pool():
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.pool = nn.Conv2d(16, 16, 1), nn.MaxPool2d(2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.conv(x)
+            return self.pool(y) + y[:, :, ::2, ::2]
+
+    net = Twice()
+    use_fast_layers_(net)
+    assert not net.conv.fused_pool and not isinstance(net.pool, FusedMaxPool2d)
 
 
 def test_a_fused_conv_on_another_path_still_applies_its_selu():

@@ -81,5 +81,8 @@ def test_the_step_equals_a_plain_pytorch_loop():
         step(x, y)
     assert step.seen == 80
     assert step.loss_sum.item() == pytest.approx(16 * sum(losses), rel=1e-4)
+    # Adam moves each weight by up to lr = 1e-3 per step whatever its gradient's size, so a near-zero
+    # gradient summed in another order can move a weight the other way: half a step is allowed
+    # (a wrong gradient moves many weights by whole steps)
     for a, b in zip(ours.parameters(), ref.parameters(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=5e-4)

@@ -173,6 +173,35 @@ class _PointwiseMM(torch.autograd.Function):
         return gx, gw, gb, None
 
 
+class _PointwisePoolMM(torch.autograd.Function):
+    """maxpool2x2(act(conv1x1(x) + b)) in one kernel: only the pooled output and the winners reach memory."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, selu: bool
+    ) -> torch.Tensor:
+        ops = native.kernels()
+        assert ops is not None  # FastConv2d.forward checked it
+        w2 = weight.view(weight.shape[0], weight.shape[1])
+        act = native.ACT_SELU if selu else native.ACT_NONE
+        out, code = ops.pointwise_pool_forward(x, ops.pack_weight(w2), bias, w2.shape[0], act)
+        ctx.save_for_backward(x, w2, out if selu else None, code)
+        ctx.has_bias = bias is not None
+        return out  # type: ignore[no-any-return]
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, w2, y, code = ctx.saved_tensors
+        ops = native.kernels()
+        assert ops is not None
+        need = ctx.needs_input_grad
+        grad = grad.contiguous(memory_format=torch.channels_last)
+        gx, gw, gb = ops.pointwise_pool_backward(
+            grad, y, code, x, w2.contiguous(), need[0], need[1], ctx.has_bias and need[2]
+        )
+        return gx, (gw.view(*w2.shape, 1, 1) if gw is not None else None), gb, None
+
+
 def _taps(
     x: torch.Tensor, kh: int, kw: int, pads: tuple[int, int, int, int]
 ) -> tuple[torch.Tensor, int, int]:
@@ -255,6 +284,8 @@ class FastConv2d(nn.Conv2d):
 
     #: True when the SELU after this conv runs inside it (set by `fuse_conv_selu_`).
     fused_selu: bool = False
+    #: True when the 2×2 max pool after this conv (and its SELU) runs inside it (set by `fuse_conv_pool_`).
+    fused_pool: bool = False
 
     @staticmethod
     def from_conv(conv: nn.Conv2d) -> FastConv2d:
@@ -285,8 +316,12 @@ class FastConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         path = self.path(x)
-        # the fused SELU in the product's pass needs the C++ kernels (and eager mode); F.selu otherwise
-        fused = self.fused_selu and not torch.compiler.is_compiling() and native.kernels() is not None
+        # the fused SELU / pool in the product's pass need the C++ kernels (and eager mode)
+        kernels = not torch.compiler.is_compiling() and native.kernels() is not None
+        fused = self.fused_selu and kernels
+        if self.fused_pool and path == "pointwise" and kernels and self._poolable(x):
+            pooled: torch.Tensor = _PointwisePoolMM.apply(x, self.weight, self.bias, self.fused_selu)
+            return pooled
         if path == "pointwise":
             out: torch.Tensor = _PointwiseMM.apply(x, self.weight, self.bias, fused)
         elif path == "im2col":
@@ -294,11 +329,33 @@ class FastConv2d(nn.Conv2d):
             out = _Im2colMM.apply(x, self.weight, self.bias, (ph, ph, pw, pw), fused)
         else:
             out, fused = super().forward(x), False
-        return F.selu(out) if self.fused_selu and not fused else out
+        out = F.selu(out) if self.fused_selu and not fused else out
+        return _POOL(out) if self.fused_pool else out
+
+    def _poolable(self, x: torch.Tensor) -> bool:
+        """Whether the fused conv + pool kernel takes `x` (≥ 2×2; a weight gradient it can block)."""
+        ops = native.kernels()
+        multiple = ops.backward_multiple() if ops is not None else 1
+        return (
+            min(x.shape[2], x.shape[3]) >= 2
+            and (self.in_channels % multiple == 0 or self.out_channels % multiple == 0)
+            and x.device.type == "cpu"
+        )
 
 
 class FusedSELU(nn.Identity):
     """Where an `nn.SELU` was: its work is done by the `FastConv2d` before it (`fuse_conv_selu_`)."""
+
+    def __init__(self, into: str) -> None:
+        super().__init__()
+        self.into = into
+
+    def extra_repr(self) -> str:
+        return f"computed by {self.into}"
+
+
+class FusedMaxPool2d(nn.Identity):
+    """Where a 2×2 `nn.MaxPool2d` was: its work is done by the `FastConv2d` before it (`fuse_conv_pool_`)."""
 
     def __init__(self, into: str) -> None:
         super().__init__()
@@ -401,14 +458,8 @@ class FastMaxPool2d(nn.MaxPool2d):
 
     def path(self, x: torch.Tensor) -> str:
         """Which kernel `forward(x)` runs: `native` or `max_pool2d`."""
-        pair = nn.modules.utils._pair
         if (
-            pair(self.kernel_size) != (2, 2)
-            or pair(self.stride if self.stride is not None else self.kernel_size) != (2, 2)
-            or pair(self.padding) != (0, 0)
-            or pair(self.dilation) != (1, 1)
-            or self.ceil_mode
-            or self.return_indices
+            not _is_2x2(self)
             or x.dim() != 4
             or x.dtype != torch.float32
             or x.device.type != "cpu"
@@ -428,11 +479,15 @@ class FastMaxPool2d(nn.MaxPool2d):
         return super().forward(x)
 
 
+#: The pool a fused conv + pool applies where the fused kernel does not take the input.
+_POOL = FastMaxPool2d(2)
+
+
 class _FastLeaves(torch.fx.Tracer):
     """An fx tracer that keeps convwise's fast layers (and PyTorch's own modules) as single calls."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        fast = (FastConv2d, FastSELU, FastMaxPool2d, FusedSELU)
+        fast = (FastConv2d, FastSELU, FastMaxPool2d, FusedSELU, FusedMaxPool2d)
         return isinstance(m, fast) or super().is_leaf_module(m, module_qualified_name)
 
 
@@ -475,6 +530,69 @@ def fuse_conv_selu_(model: nn.Module) -> int:
     return fused
 
 
+def fuse_conv_pool_(model: nn.Module) -> int:
+    """Fuse each pointwise `FastConv2d` (with its fused SELU, if any) → 2×2 `FastMaxPool2d` pair, in place.
+
+    Found like `fuse_conv_selu_`'s pairs (a `torch.fx` trace; each module called once, the conv's output —
+    or its `FusedSELU`'s — used by the pool only). The conv then computes two image rows of its product at
+    a time into a buffer in cache and pools them, so its full-size output never reaches memory, and its
+    backward takes the pooled gradient directly (docs/training.md, "Speed on a CPU"); the pool module
+    becomes a `FusedMaxPool2d` (an identity). Parameters and state dict are unchanged. Returns the number
+    fused.
+
+    >>> net = nn.Sequential(nn.Conv2d(4, 16, 1), nn.SELU(), nn.MaxPool2d(2))
+    >>> net.extend([nn.Conv2d(16, 4, 1), nn.MaxPool2d(3)])  # doctest: +ELLIPSIS
+    Sequential(...)
+    >>> _ = use_fast_layers_(net)
+    >>> [type(m).__name__ for m in net], net[0].fused_pool, net[3].fused_pool
+    (['FastConv2d', 'FusedSELU', 'FusedMaxPool2d', 'FastConv2d', 'FastMaxPool2d'], True, False)
+    """
+    try:
+        graph = _FastLeaves().trace(model)
+    except Exception:  # data-dependent control flow, unsupported calls ...: no fusion
+        return 0
+    calls = Counter(node.target for node in graph.nodes if node.op == "call_module")
+
+    def module(node: Any) -> nn.Module | None:
+        if not isinstance(node, torch.fx.Node) or node.op != "call_module" or calls[node.target] != 1:
+            return None
+        return model.get_submodule(str(node.target))
+
+    fused = 0
+    for node in graph.nodes:
+        pool = module(node)
+        if type(pool) is not FastMaxPool2d or len(node.args) != 1 or node.kwargs or not _is_2x2(pool):
+            continue
+        source = node.args[0]
+        if isinstance(module(source), FusedSELU) and len(source.users) == 1:  # type: ignore[union-attr]
+            source = source.args[0]  # type: ignore[union-attr]
+        conv = module(source)
+        if type(conv) is not FastConv2d or conv.fused_pool or len(source.users) != 1:  # type: ignore[union-attr]
+            continue
+        pointwise = conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.dilation == (1, 1)
+        if not pointwise or conv.padding != (0, 0) or conv.groups != 1 or conv.padding_mode != "zeros":
+            continue
+        conv.fused_pool = True
+        parent, _, name = str(node.target).rpartition(".")
+        setattr(model.get_submodule(parent), name, FusedMaxPool2d(str(source.target)))  # type: ignore[union-attr]
+        fused += 1
+    return fused
+
+
+def _is_2x2(pool: nn.MaxPool2d) -> bool:
+    """A 2×2 / stride-2 max pool without padding, dilation, ceil mode or indices."""
+    pair = nn.modules.utils._pair
+    stride = pool.stride if pool.stride is not None else pool.kernel_size
+    return (
+        pair(pool.kernel_size) == (2, 2)
+        and pair(stride) == (2, 2)
+        and pair(pool.padding) == (0, 0)
+        and pair(pool.dilation) == (1, 1)
+        and not pool.ceil_mode
+        and not pool.return_indices
+    )
+
+
 def use_fast_convs_(model: nn.Module) -> int:
     """Replace, in place, every plain `nn.Conv2d` of `model` by a `FastConv2d` sharing its parameters.
 
@@ -496,13 +614,13 @@ def use_fast_convs_(model: nn.Module) -> int:
 
 def use_fast_layers_(model: nn.Module, *, selu: bool = True) -> int:
     """`use_fast_convs_`, and every plain `nn.MaxPool2d` and (with `selu`) `nn.SELU` replaced by
-    `FastMaxPool2d` / `FastSELU`, in place; with `selu`, then `fuse_conv_selu_`.
+    `FastMaxPool2d` / `FastSELU`, in place; with `selu`, then `fuse_conv_selu_` and `fuse_conv_pool_`.
 
     The state dict is unchanged (none of these has parameters). Returns the number of modules replaced.
 
     >>> net = nn.Sequential(nn.Conv2d(1, 4, 1), nn.SELU(), nn.MaxPool2d(2), nn.ReLU())
     >>> use_fast_layers_(net), [type(m).__name__ for m in net]
-    (3, ['FastConv2d', 'FusedSELU', 'FastMaxPool2d', 'ReLU'])
+    (3, ['FastConv2d', 'FusedSELU', 'FusedMaxPool2d', 'ReLU'])
     """
     count = use_fast_convs_(model)
     for module in list(model.modules()):
@@ -515,6 +633,7 @@ def use_fast_layers_(model: nn.Module, *, selu: bool = True) -> int:
                 count += 1
     if selu:
         fuse_conv_selu_(model)
+        fuse_conv_pool_(model)
     return count
 
 
@@ -523,7 +642,9 @@ __all__ = [
     "FastConv2d",
     "FastMaxPool2d",
     "FastSELU",
+    "FusedMaxPool2d",
     "FusedSELU",
+    "fuse_conv_pool_",
     "fuse_conv_selu_",
     "use_fast_convs_",
     "use_fast_layers_",

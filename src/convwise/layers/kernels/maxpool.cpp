@@ -15,6 +15,8 @@
 #include <cmath>
 #include <tuple>
 
+#include "pool.h"
+
 namespace {
 
 using Vec = at::vec::Vectorized<float>;
@@ -37,43 +39,12 @@ std::tuple<at::Tensor, at::Tensor> maxpool2x2_forward(const at::Tensor& x) {
   const float* xp = x.const_data_ptr<float>();
   float* op = out.data_ptr<float>();
   uint8_t* cp = code.data_ptr<uint8_t>();
-  const int64_t vend = c - c % Vec::size();
   at::parallel_for(0, n * ho, 1, [&](int64_t begin, int64_t end) {
-    float idx[Vec::size()];
     for (int64_t row = begin; row < end; ++row) {
       const int64_t b = row / ho, oh = row % ho;
       const float* top = xp + ((b * h + 2 * oh) * w) * c;
       const float* bottom = top + w * c;
-      for (int64_t ow = 0; ow < wo; ++ow) {
-        const float* t[4] = {top + 2 * ow * c, top + (2 * ow + 1) * c, bottom + 2 * ow * c, bottom + (2 * ow + 1) * c};
-        float* o = op + (row * wo + ow) * c;
-        uint8_t* k = cp + (row * wo + ow) * c;
-        for (int64_t ch = 0; ch < vend; ch += Vec::size()) {
-          Vec best = Vec::loadu(t[0] + ch), which(0.f);
-          for (int tap = 1; tap < 4; ++tap) {
-            const Vec v = Vec::loadu(t[tap] + ch);
-            const Vec take = (v > best) | v.isnan();
-            best = Vec::blendv(best, v, take);
-            which = Vec::blendv(which, Vec(static_cast<float>(tap)), take);
-          }
-          best.store(o + ch);
-          which.store(idx);
-          for (int64_t l = 0; l < Vec::size(); ++l) k[ch + l] = static_cast<uint8_t>(idx[l]);
-        }
-        for (int64_t ch = vend; ch < c; ++ch) {
-          float best = t[0][ch];
-          uint8_t which = 0;
-          for (int tap = 1; tap < 4; ++tap) {
-            const float v = t[tap][ch];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              which = static_cast<uint8_t>(tap);
-            }
-          }
-          o[ch] = best;
-          k[ch] = which;
-        }
-      }
+      pool_row(top, bottom, wo, c, op + row * wo * c, cp + row * wo * c);
     }
   });
   return {out, code};

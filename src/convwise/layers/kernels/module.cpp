@@ -27,6 +27,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tens
                                                                   const at::Tensor& x, const at::Tensor& weight,
                                                                   bool input_grad, bool weight_grad, bool bias_grad);
 int64_t backward_multiple();
+std::tuple<at::Tensor, at::Tensor> pointwise_pool_forward(const at::Tensor& x, const at::Tensor& packed,
+                                                          const c10::optional<at::Tensor>& bias, int64_t cout,
+                                                          int64_t act);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_pool_backward(
+    const at::Tensor& grad, const c10::optional<at::Tensor>& y, const at::Tensor& code, const at::Tensor& x,
+    const at::Tensor& weight, bool input_grad, bool weight_grad, bool bias_grad);
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("selu_forward", &selu_forward, "SELU of a dense float32 CPU tensor");
@@ -50,4 +56,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "(dx, dW, db) of y = act(x @ W.T + b), act SELU (from y) or none, in one pass over the rows");
   m.def("backward_multiple", &backward_multiple,
         "pointwise_backward's weight gradient needs Cin or Cout to be a multiple of this");
+  m.def("pointwise_pool_forward", &pointwise_pool_forward,
+        "maxpool2x2(act(conv1x1(x) + bias)) without the full-size output in memory: (pooled, winner bytes)");
+  m.def("pointwise_pool_backward", &pointwise_pool_backward,
+        "(dx, dW, db) of pointwise_pool_forward from the pooled gradient, pooled output and winners");
 }

@@ -4,6 +4,11 @@
 // gradient, multiplied by the weight into the input gradient (gemm.h's kernel) and multiplied with the
 // layer's input rows into the weight gradient (per-thread partial sums, added at the end). The
 // pre-activation gradient never reaches memory: the unfused form wrote it and read it twice more.
+// The same layer followed by a 2×2 / stride-2 max pool runs fused too: the forward computes two image rows
+// of the product into a buffer in cache and pools them at once, so only the pooled output (and a byte per
+// element naming the window's winner) reaches memory; the backward needs the activation's derivative
+// only at the winners, whose outputs are the pooled values, so the full-size output is never kept, and
+// the full-size gradient at it is never written.
 // Built on first use by convwise.layers.native; used by convwise.layers.fast (docs/training.md).
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "pool.h"
 
 at::Tensor pack_weight(const at::Tensor& weight);  // infer.cpp
 at::Tensor pad_bias(const c10::optional<at::Tensor>& bias, int64_t cout);
@@ -171,3 +177,142 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tens
 }
 
 int64_t backward_multiple() { return VL; }
+
+namespace {
+
+void check_cl(const at::Tensor& t, const char* name) {
+  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 4 &&
+                  t.is_contiguous(at::MemoryFormat::ChannelsLast),
+              name, " must be a 4-D channels-last float32 CPU tensor, got ", t.scalar_type(), " sizes ", t.sizes(),
+              " strides ", t.strides());
+}
+
+}  // namespace
+
+// maxpool2x2(act(conv1x1(x) + bias)) for a channels-last x, the weight packed by pack_weight from (Cout, Cin),
+// act 0 (none) or 3 (SELU): (pooled output (N, Cout, H/2, W/2) channels-last, winners (N, H/2, W/2, Cout) bytes
+// as maxpool2x2_forward's).
+std::tuple<at::Tensor, at::Tensor> pointwise_pool_forward(const at::Tensor& x, const at::Tensor& packed,
+                                                          const c10::optional<at::Tensor>& bias, int64_t cout,
+                                                          int64_t act) {
+  check_cl(x, "x");
+  const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), ho = h / 2, wo = w / 2;
+  TORCH_CHECK(ho > 0 && wo > 0, "x must be at least 2x2, got sizes ", x.sizes());
+  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == cin && packed.size(2) == vectors_for(cout) * VL &&
+                  packed.size(0) * packed.size(2) >= cout && packed.is_contiguous() &&
+                  packed.scalar_type() == at::kFloat,
+              "packed weight ", packed.sizes(), " does not match Cin = ", cin, " and Cout = ", cout,
+              " (use pack_weight)");
+  const at::Tensor b = pad_bias(bias, cout);
+  at::Tensor out = at::empty({n, cout, ho, wo}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  at::Tensor code = at::empty({n, ho, wo, cout}, x.options().dtype(at::kByte));
+  const float *xp = x.const_data_ptr<float>(), *wp = packed.const_data_ptr<float>(), *bp = b.const_data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  uint8_t* cp = code.data_ptr<uint8_t>();
+  const int nv = static_cast<int>(packed.size(2) / VL);
+  at::parallel_for(0, n * ho, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> buffer(static_cast<size_t>(2 * w * cout));  // two image rows of the product
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t img = row / ho, oh = row % ho;
+      gemm(xp + ((img * h + 2 * oh) * w) * cin, cin, 2 * w, wp, nv, cin, bp, cout, buffer.data(), cout,
+           static_cast<int>(act));
+      pool_row(buffer.data(), buffer.data() + w * cout, wo, cout, op + row * wo * cout, cp + row * wo * cout);
+    }
+  });
+  return {out, code};
+}
+
+// The gradients of pointwise_pool_forward from the pooled output's gradient `grad`, the pooled output `y`
+// (SELU's derivative at the winners; absent: no activation), the winners and the layer's input x:
+// (dL/dx channels-last, dL/dW (Cout, Cin), dL/db), each undefined when not asked for.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_pool_backward(
+    const at::Tensor& grad, const c10::optional<at::Tensor>& y, const at::Tensor& code, const at::Tensor& x,
+    const at::Tensor& weight, bool input_grad, bool weight_grad, bool bias_grad) {
+  check_cl(grad, "grad");
+  check_cl(x, "x");
+  const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), ho = h / 2, wo = w / 2;
+  const int64_t cout = grad.size(1);
+  TORCH_CHECK(grad.size(0) == n && grad.size(2) == ho && grad.size(3) == wo, "grad must be the 2x2 pool of a ", h,
+              "x", w, " output, got sizes ", grad.sizes());
+  const bool selu = y.has_value() && y->defined();
+  if (selu) {
+    check_cl(*y, "y");
+    TORCH_CHECK(y->sizes() == grad.sizes(), "y must have grad's sizes ", grad.sizes(), ", got ", y->sizes());
+  }
+  TORCH_CHECK(code.scalar_type() == at::kByte && code.is_contiguous() && code.dim() == 4 && code.size(0) == n &&
+                  code.size(1) == ho && code.size(2) == wo && code.size(3) == cout,
+              "code must be the forward's (N, Ho, Wo, C) bytes, got ", code.scalar_type(), " sizes ", code.sizes());
+  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == cout && weight.size(1) == cin &&
+                  weight.scalar_type() == at::kFloat && weight.is_contiguous(),
+              "weight must be a contiguous float32 (", cout, ", ", cin, ") matrix, got ", weight.sizes());
+  const bool rows_of_w = cin % VL == 0;
+  TORCH_CHECK(!weight_grad || rows_of_w || cout % VL == 0, "the weight gradient needs Cin (", cin, ") or Cout (",
+              cout, ") to be a multiple of ", VL);
+  at::Tensor gx, gw, gb;
+  if (input_grad) gx = at::empty({n, cin, h, w}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  const at::Tensor packed = input_grad ? pack_weight(weight.t().contiguous()) : at::Tensor();
+  const at::Tensor zero_bias = input_grad ? pad_bias(c10::nullopt, cin) : at::Tensor();
+  const int nv = input_grad ? static_cast<int>(packed.size(2) / VL) : 0;
+  const int threads = at::get_num_threads();
+  std::vector<float> partial_w(weight_grad ? static_cast<size_t>(threads) * cout * cin : 0, 0.f);
+  std::vector<float> partial_b(bias_grad ? static_cast<size_t>(threads) * cout : 0, 0.f);
+  const float* gp = grad.const_data_ptr<float>();
+  const float* yp = selu ? y->const_data_ptr<float>() : nullptr;
+  const uint8_t* kp = code.const_data_ptr<uint8_t>();
+  const float* xp = x.const_data_ptr<float>();
+  const float* wp = input_grad ? packed.const_data_ptr<float>() : nullptr;
+  const float* zp = input_grad ? zero_bias.const_data_ptr<float>() : nullptr;
+  float* gxp = input_grad ? gx.data_ptr<float>() : nullptr;
+  at::parallel_for(0, n * ho, 1, [&](int64_t begin, int64_t end) {
+    const int tid = at::get_thread_num();
+    float* dw = weight_grad ? partial_w.data() + static_cast<int64_t>(tid) * cout * cin : nullptr;
+    float* db = bias_grad ? partial_b.data() + static_cast<int64_t>(tid) * cout : nullptr;
+    const int64_t pixels = 2 * w;  // the two image rows of one row of windows
+    std::vector<float> pre(static_cast<size_t>(pixels * cout));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t img = row / ho, oh = row % ho;
+      std::fill(pre.begin(), pre.end(), 0.f);
+      // the gradient at the product: at each window's winner, grad · act'(output); zero elsewhere
+      for (int64_t ow = 0; ow < wo; ++ow) {
+        const int64_t o = (row * wo + ow) * cout;
+        float* tap[4] = {pre.data() + 2 * ow * cout, pre.data() + (2 * ow + 1) * cout,
+                         pre.data() + (w + 2 * ow) * cout, pre.data() + (w + 2 * ow + 1) * cout};
+        for (int64_t c = 0; c < cout; ++c) {
+          float d = gp[o + c];
+          if (selu) {
+            const float v = yp[o + c];
+            d = v > 0.f ? d * kSeluScale : d * (v + kSeluScale * kSeluAlpha);
+          }
+          tap[kp[o + c]][c] = d;
+          if (db) db[c] += d;
+        }
+      }
+      const int64_t first = (img * h + 2 * oh) * w;  // the first pixel of the two rows
+      if (input_grad) {
+        gemm(pre.data(), cout, pixels, wp, nv, cout, zp, cin, gxp + first * cin, cin, 0);
+        if (h % 2 && oh == ho - 1)  // the row floor mode dropped: no gradient
+          std::fill(gxp + (first + pixels) * cin, gxp + (first + pixels + w) * cin, 0.f);
+      }
+      if (weight_grad) {
+        if (rows_of_w)
+          atb(pre.data(), cout, cout, xp + first * cin, cin, cin, pixels, dw);
+        else
+          atb(xp + first * cin, cin, cin, pre.data(), cout, cout, pixels, dw);
+      }
+    }
+  });
+  if (weight_grad) {
+    at::Tensor sum = at::zeros({rows_of_w ? cout : cin, rows_of_w ? cin : cout}, x.options());
+    float* sp = sum.data_ptr<float>();
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < cout * cin; ++i) sp[i] += partial_w[static_cast<size_t>(t) * cout * cin + i];
+    gw = rows_of_w ? sum : sum.t().contiguous();
+  }
+  if (bias_grad) {
+    gb = at::zeros({cout}, x.options());
+    float* bp = gb.data_ptr<float>();
+    for (int t = 0; t < threads; ++t)
+      for (int64_t c = 0; c < cout; ++c) bp[c] += partial_b[static_cast<size_t>(t) * cout + c];
+  }
+  return {gx, gw, gb};
+}
