@@ -268,23 +268,28 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_pool_backward(
     float* dw = weight_grad ? partial_w.data() + static_cast<int64_t>(tid) * cout * cin : nullptr;
     float* db = bias_grad ? partial_b.data() + static_cast<int64_t>(tid) * cout : nullptr;
     const int64_t pixels = 2 * w;  // the two image rows of one row of windows
-    std::vector<float> pre(static_cast<size_t>(pixels * cout));
+    // every window's four taps are written below; an odd last column is not and stays zero
+    std::vector<float> pre(static_cast<size_t>(pixels * cout), 0.f);
+    float idx[VL];
+    const Vec zero(0.f), scale(kSeluScale), scale_alpha(kSeluScale * kSeluAlpha);
     for (int64_t row = begin; row < end; ++row) {
       const int64_t img = row / ho, oh = row % ho;
-      std::fill(pre.begin(), pre.end(), 0.f);
       // the gradient at the product: at each window's winner, grad · act'(output); zero elsewhere
       for (int64_t ow = 0; ow < wo; ++ow) {
         const int64_t o = (row * wo + ow) * cout;
         float* tap[4] = {pre.data() + 2 * ow * cout, pre.data() + (2 * ow + 1) * cout,
                          pre.data() + (w + 2 * ow) * cout, pre.data() + (w + 2 * ow + 1) * cout};
-        for (int64_t c = 0; c < cout; ++c) {
-          float d = gp[o + c];
+        for (int64_t c = 0; c < cout; c += VL) {
+          const int m = static_cast<int>(std::min<int64_t>(VL, cout - c));
+          Vec d = Vec::loadu(gp + o + c, m);
           if (selu) {
-            const float v = yp[o + c];
-            d = v > 0.f ? d * kSeluScale : d * (v + kSeluScale * kSeluAlpha);
+            const Vec v = Vec::loadu(yp + o + c, m);
+            d = Vec::blendv(d * (v + scale_alpha), d * scale, v > zero);  // NaN stays NaN
           }
-          tap[kp[o + c]][c] = d;
-          if (db) db[c] += d;
+          for (int l = 0; l < m; ++l) idx[l] = static_cast<float>(kp[o + c + l]);
+          const Vec which = Vec::loadu(idx, m);
+          for (int t = 0; t < 4; ++t) Vec::blendv(zero, d, which == Vec(static_cast<float>(t))).store(tap[t] + c, m);
+          if (db) (Vec::loadu(db + c, m) + d).store(db + c, m);
         }
       }
       const int64_t first = (img * h + 2 * oh) * w;  // the first pixel of the two rows
