@@ -139,7 +139,14 @@ void depthwise_rows(const float* x, int64_t h, int64_t w, int64_t c, const Geome
   }
 }
 
-// Rows of output per band: enough pixels for several register blocks, at least one row.
+// dst[0:n] = src[0:n] for the short runs of an im2col (a first conv's kernel row is 3-9 floats: a call to
+// memcpy per run cost more than the copy).
+inline void copy_floats(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + VL <= n; i += VL) Vec::loadu(src + i).store(dst + i);
+  if (i < n) Vec::loadu(src + i, static_cast<int>(n - i)).store(dst + i, static_cast<int>(n - i));
+}
+
 // Output rows per band: as many as keep a band's buffer (its pixels × `channels` floats) within 256 KiB —
 // in L2 — so the weights are streamed once per band and bands are few; at least one row.
 int64_t band_rows(int64_t ow, int64_t oh, int64_t channels) {
@@ -213,14 +220,14 @@ at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10
             if (iy < 0 || iy >= h) {
               std::fill(col, col + run, 0.f);
             } else if (g.dw == 1 && ix0 >= 0 && ix0 + kw <= w) {
-              std::memcpy(col, ximg + (iy * w + ix0) * cin, sizeof(float) * run);
+              copy_floats(col, ximg + (iy * w + ix0) * cin, run);
             } else {
               for (int64_t j = 0; j < kw; ++j) {
                 const int64_t ix = ix0 + j * g.dw;
                 if (ix < 0 || ix >= w)
                   std::fill(col + j * cin, col + (j + 1) * cin, 0.f);
                 else
-                  std::memcpy(col + j * cin, ximg + (iy * w + ix) * cin, sizeof(float) * cin);
+                  copy_floats(col + j * cin, ximg + (iy * w + ix) * cin, cin);
               }
             }
           }
