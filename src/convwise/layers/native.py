@@ -1,6 +1,6 @@
 """convwise's C++ CPU kernels (src/convwise/layers/kernels/), built on first use and cached.
 
-`torch.utils.cpp_extension.load` compiles them once per machine (about half a minute, with the C++ compiler
+`torch.utils.cpp_extension.load` compiles them once per machine (about a minute, with the C++ compiler
 and `ninja` that `torch.compile` also needs on a CPU) into `$CONVWISE_CACHE/kernels/…` (default
 `~/.cache/convwise`), for the instruction set of this CPU (AVX-512, AVX2 or plain C++, through ATen's
 `Vectorized`). Where the build is impossible (no compiler, no `ninja`, an unwritable cache) or disabled with
