@@ -17,7 +17,7 @@ from convwise.layers import native
 from convwise.models import registry
 
 CL = torch.channels_last
-ACTS = {0: lambda t: t, 1: F.relu, 2: lambda t: F.hardtanh(t, 0.0, 6.0)}
+ACTS = {0: lambda t: t, 1: F.relu, 2: lambda t: F.hardtanh(t, 0.0, 6.0), 3: F.selu}
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +47,8 @@ def _reference(x, weight, bias, stride, pads, dilation, groups, act):  # type: i
         (3, 32, (3, 3), (2, 2), (0, 0, 1, 1), (1, 1), 2),  # MobileNet's first conv, TF-"same" at stride 2
         (5, 9, (3, 2), (1, 2), (2, 0, 1, 3), (2, 1), 1),  # non-square, asymmetric, dilated
         (8, 16, (1, 1), (2, 2), (0, 0, 0, 0), (1, 1), 0),  # strided 1×1: the im2col path
+        (1, 32, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 3),  # the seed CNN's first conv with its SELU
+        (40, 24, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 3),  # SELU on partial vectors
     ],
 )
 def test_conv_matches_pytorch(cin, cout, k, stride, pads, dilation, act) -> None:  # type: ignore[no-untyped-def]
@@ -69,6 +71,7 @@ def test_conv_matches_pytorch(cin, cout, k, stride, pads, dilation, act) -> None
         (20, (3, 3), (2, 2), (0, 0, 1, 1), (1, 1), 1),  # a partial vector of channels, TF "same" stride 2
         (48, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2), 0),  # dilated 3×3
         (24, (5, 5), (2, 1), (2, 1, 2, 3), (1, 1), 2),  # the generic path
+        (20, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 3),  # SELU
     ],
 )
 def test_depthwise_matches_pytorch(c, k, stride, pads, dilation, act) -> None:  # type: ignore[no-untyped-def]
@@ -168,3 +171,17 @@ def test_mobilenet_native_path_matches_and_falls_back_for_other_sizes() -> None:
     torch.testing.assert_close(fast(other), model(other), rtol=deploy.RTOL, atol=deploy.ATOL)
     assert set(fast.removed.values()) == {"folded", "fused"}
     assert sum(v == "fused" for v in fast.removed.values()) == 27  # every ReLU went into a kernel
+
+
+def test_the_seed_cnn_runs_its_selus_inside_the_kernels() -> None:
+    model = registry.build("fashion_separable_cnn").eval()
+    x = torch.randn(3, 1, 28, 28)
+    fast = deploy.optimize(model, example=x[:1], native=True)
+    kinds = [type(m) for m in fast.model.modules()]
+    assert kinds.count(NativeSeparable) == 5 and kinds.count(NativeConv2d) == 1 + 2 * 5
+    # the first conv's SELU and the five after the pointwise convs; the dense layer's SELU stays
+    assert sum(v == "fused" for v in fast.removed.values()) == 6
+    assert sum(type(m) is nn.SELU for m in fast.model.modules()) == 1
+    want = model(x)
+    assert want.std() > 100 * deploy.ATOL
+    torch.testing.assert_close(fast(x), want, rtol=deploy.RTOL, atol=deploy.ATOL)

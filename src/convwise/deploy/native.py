@@ -4,8 +4,8 @@
 
 - each 2-d conv with groups 1 (any kernel, stride, dilation) by a `NativeConv2d` that runs a
   register-blocked matrix multiply — 1×1 convs directly on the channels-last activation, others on an
-  im2col of a band of output rows that stays in cache — with the bias and the ReLU/ReLU6 that consumes
-  its output applied in registers before the store;
+  im2col of a band of output rows that stays in cache — with the bias and the ReLU, ReLU6 or SELU that
+  consumes its output applied in registers before the store;
 - each depthwise conv (one filter per channel) by a `NativeConv2d` that computes a row of outputs with
   the 3×3 taps in registers and several pixels side by side;
 - each depthwise conv whose (activated) output only feeds a 1×1 conv by a `NativeSeparable`: band by
@@ -29,7 +29,7 @@ from torch import nn
 from convwise.deploy.fold import _set_module
 from convwise.deploy.fuse import output_unchanged, post_op
 from convwise.layers.conv import SpecConv2d
-from convwise.layers.native import ACT_NONE, ACT_RELU, ACT_RELU6, kernels
+from convwise.layers.native import ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SELU, kernels
 from convwise.profile.trace import trace_calls
 
 
@@ -41,11 +41,15 @@ def _ops() -> Any:
 def activation_code(act: nn.Module | None) -> int | None:
     """The kernels' code for an activation they apply in registers, None for one they cannot.
 
-    >>> activation_code(nn.ReLU()), activation_code(nn.ReLU6()), activation_code(nn.Hardtanh(-1, 1))
-    (1, 2, None)
+    >>> activation_code(nn.ReLU()), activation_code(nn.ReLU6()), activation_code(nn.SELU())
+    (1, 2, 3)
+    >>> activation_code(nn.Hardtanh(-1, 1)), activation_code(nn.GELU())
+    (None, None)
     """
     if act is None:
         return ACT_NONE
+    if type(act) is nn.SELU:
+        return ACT_SELU
     op = post_op(act)
     if op is None:
         return None
@@ -55,11 +59,17 @@ def activation_code(act: nn.Module | None) -> int | None:
     return ACT_RELU6 if scalars == [0.0, 6.0] else None
 
 
+def _is_activation(module: nn.Module) -> bool:
+    return activation_code(module) not in (None, ACT_NONE)
+
+
 def _activate(code: int, x: torch.Tensor) -> torch.Tensor:
     if code == ACT_RELU:
         return torch.relu(x)
     if code == ACT_RELU6:
         return torch.clamp(x, 0.0, 6.0)
+    if code == ACT_SELU:
+        return torch.selu(x)
     return x
 
 
@@ -193,7 +203,7 @@ def use_native_kernels(
     if kernels() is None or example.dtype != torch.float32 or example.device.type != "cpu":
         return {}
     units = [(n, m) for n, m in model.named_modules() if isinstance(m, (SpecConv2d, nn.Conv2d))]
-    acts = [(n, m) for n, m in model.named_modules() if post_op(m) is not None]
+    acts = [(n, m) for n, m in model.named_modules() if _is_activation(m)]
     calls, before = trace_calls(model, example, modules=units + acts)
     if any(n != 1 for n in Counter(c.name for c in calls).values()) or not isinstance(before, torch.Tensor):
         return {}
@@ -204,7 +214,7 @@ def use_native_kernels(
     producer = {id(c.output): c for c in conv_calls}
     act_after: dict[str, Any] = {}
     for c in calls:
-        if post_op(c.module) is not None and len(c.args) == 1 and id(c.input) in producer:
+        if _is_activation(c.module) and len(c.args) == 1 and id(c.input) in producer:
             act_after[producer[id(c.input)].name] = c
     # who reads each tensor (a SpecConv2d's own conv reading its input does not count)
     consumers = Counter(id(c.input) for c in calls if c.name not in inside_spec)

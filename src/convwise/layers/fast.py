@@ -2,14 +2,15 @@
 
 On channels-last tensors a pointwise (1×1) convolution is a matrix product of the (N·H·W, Cin) rows with the
 (Cout, Cin) weight, and a convolution over few input channels (the first layer of an image model: Cin·kh·kw
-small) is a matrix product of its gathered taps (im2col). `FastConv2d` runs those as `torch.mm`, forward and
-backward (the backward is written out: grad_input = grad·W, grad_weight = gradᵀ·rows, grad_bias = Σ grad), and
-everything else as `nn.Conv2d` does. It *is* an `nn.Conv2d` with the same parameters, so state dicts,
+small) is a matrix product of its gathered taps (im2col). `FastConv2d` runs those through convwise's
+register-blocked multiply (`convwise.layers.native`, kernels/gemm.h: bias and activation in registers, the
+taps gathered in cache) and a backward that makes one pass over the rows (train.cpp); without the kernels,
+as `torch.mm` products written out (grad_input = grad·W, grad_weight = gradᵀ·rows, grad_bias = Σ grad).
+Everything else runs as `nn.Conv2d` does. It *is* an `nn.Conv2d` with the same parameters, so state dicts,
 checkpoints and every tool that knows `nn.Conv2d` are unchanged. `FastSELU` and `FastMaxPool2d` run
-convwise's C++ loops (`convwise.layers.native`), and `fuse_conv_selu_` moves a SELU that follows a
-`FastConv2d` into the conv's pass over its product (bias, SELU; in the backward SELU's gradient and the bias
-gradient in one pass). What each buys, measured, is in docs/training.md ("Speed on a CPU").
-"""
+convwise's C++ loops; `fuse_conv_selu_` moves a SELU that follows a `FastConv2d` into the conv, and
+`fuse_conv_pool_` the 2×2 max pool after a pointwise conv too (only the pooled output reaches memory).
+What each buys, measured, is in docs/training.md ("Speed on a CPU")."""
 
 from __future__ import annotations
 
@@ -266,7 +267,8 @@ class _Im2colMM(torch.autograd.Function):
 
 
 class FastConv2d(nn.Conv2d):
-    """`nn.Conv2d` whose pointwise and few-channel cases run as matrix products on channels-last inputs.
+    """`nn.Conv2d` whose pointwise and few-channel cases run as matrix products on channels-last inputs
+    (convwise's kernel where it is built, `torch.mm` otherwise).
 
     Used for groups 1, stride 1, dilation 1, zero padding (symmetric), fp32, a channels-last input, and either
     a 1×1 kernel without padding, or Cin·kh·kw ≤ `MAX_IM2COL_DEPTH` with "same"-size padding. Every other
