@@ -263,3 +263,23 @@ def test_an_in_place_activation_after_a_fast_conv_trains_like_after_nn_conv2d(ci
     fast(x).backward(grad)
     torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_under_torch_compile_the_fast_convs_do_not_call_the_kernels(monkeypatch):
+    # Dynamo cannot trace the extension's calls (a graph break and a warning per call, and the first
+    # call would build the module inside the trace): compiled code takes the torch.mm products
+    from convwise.layers import native
+
+    def refuse() -> None:
+        raise AssertionError("the kernels were called while compiling")
+
+    torch.manual_seed(0)
+    for conv in (nn.Conv2d(16, 32, 1), nn.Conv2d(1, 8, 3, padding=1)):
+        reference, fast = _pair(conv)
+        x = torch.randn(2, conv.in_channels, 6, 6).contiguous(memory_format=CL).requires_grad_()
+        monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+        monkeypatch.setattr(native, "kernels", refuse)
+        out = fast(x)
+        out.sum().backward()
+        monkeypatch.undo()
+        torch.testing.assert_close(out, reference(x), rtol=1e-5, atol=1e-5)

@@ -89,6 +89,9 @@ def _retyped(module: nn.Module, cls: type[_M]) -> _M:
 
 
 def _float32_cpu(*tensors: torch.Tensor) -> bool:
+    """All float32 CPU tensors, outside `torch.compile` (which cannot trace the kernels' calls)."""
+    if torch.compiler.is_compiling():
+        return False
     return all(t.dtype == torch.float32 and t.device.type == "cpu" for t in tensors)
 
 
@@ -104,8 +107,7 @@ def _native_product(
     registers, the taps gathered band by band in cache — for `wm` the (Cout, kh·kw·Cin) weight in
     (kh, kw, Cin) order and `pads` (top, bottom, left, right); None where the kernels are not built (or
     for other than float32 CPU tensors: float64 gradchecks run the matrix products)."""
-    ops = native.kernels()
-    if ops is None or not _float32_cpu(x, wm):
+    if not _float32_cpu(x, wm) or (ops := native.kernels()) is None:
         return None
     cout, (kh, kw) = wm.shape[0], kernel
     top, bottom, left, right = pads
@@ -127,8 +129,7 @@ def _native_backward(
 ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None] | None:
     """(grad at `rows`, weight grad (Cout, K), bias grad) of y = act(rows·wmᵀ + b) in one pass over the rows
     (convwise's kernel: the pre-activation gradient stays in cache); None where it does not apply."""
-    ops = native.kernels()
-    if ops is None or not _float32_cpu(grad, rows, wm):
+    if not _float32_cpu(grad, rows, wm) or (ops := native.kernels()) is None:
         return None
     if rows.shape[1] % ops.backward_multiple() and wm.shape[0] % ops.backward_multiple():
         return None
