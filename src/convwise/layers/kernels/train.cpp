@@ -86,6 +86,76 @@ void check_rows(const at::Tensor& t, const char* name, int64_t rows) {
 // Rows per chunk: the chunk's gradient, input and output rows stay in L2 between the three uses.
 constexpr int64_t CHUNK = 256;
 
+// The weight and bias gradients of a layer, summed per thread (each thread's own rows) and added at the end.
+// The weight gradient is gpreᵀ·x (columns: Cin) where Cin is a multiple of the vector width, else xᵀ·gpre
+// (columns: Cout), transposed when read.
+struct GradSums {
+  int64_t cout, cin;
+  bool rows_of_w;
+  int threads;
+  std::vector<float> w, b;
+
+  GradSums(int64_t cout_, int64_t cin_, bool weight, bool bias)
+      : cout(cout_), cin(cin_), rows_of_w(cin_ % VL == 0), threads(at::get_num_threads()),
+        w(weight ? static_cast<size_t>(threads) * cout_ * cin_ : 0, 0.f),
+        b(bias ? static_cast<size_t>(threads) * cout_ : 0, 0.f) {
+    TORCH_CHECK(!weight || rows_of_w || cout % VL == 0, "the weight gradient needs Cin (", cin, ") or Cout (",
+                cout, ") to be a multiple of ", VL);
+  }
+  // This thread's bias sums (null when not asked for).
+  float* bias_of(int tid) { return b.empty() ? nullptr : b.data() + static_cast<int64_t>(tid) * cout; }
+  // Adds n rows: pre (n × Cout) the gradient at the product, x (n × Cin) the layer's input rows.
+  void add_weight(int tid, const float* pre, const float* x, int64_t n) {
+    if (w.empty()) return;
+    float* dw = w.data() + static_cast<int64_t>(tid) * cout * cin;
+    if (rows_of_w)
+      atb(pre, cout, cout, x, cin, cin, n, dw);
+    else
+      atb(x, cin, cin, pre, cout, cout, n, dw);
+  }
+  at::Tensor weight(const at::TensorOptions& options) const {
+    if (w.empty()) return {};
+    at::Tensor sum = at::zeros({rows_of_w ? cout : cin, rows_of_w ? cin : cout}, options);
+    float* sp = sum.data_ptr<float>();
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < cout * cin; ++i) sp[i] += w[static_cast<size_t>(t) * cout * cin + i];
+    return rows_of_w ? sum : sum.t().contiguous();
+  }
+  at::Tensor bias(const at::TensorOptions& options) const {
+    if (b.empty()) return {};
+    at::Tensor sum = at::zeros({cout}, options);
+    float* sp = sum.data_ptr<float>();
+    for (int t = 0; t < threads; ++t)
+      for (int64_t c = 0; c < cout; ++c) sp[c] += b[static_cast<size_t>(t) * cout + c];
+    return sum;
+  }
+};
+
+// The input gradient's multiply: gx rows = pre · W, W (Cout, Cin) packed once as the (Cin, Cout) weight.
+struct InputGrad {
+  at::Tensor packed, zero_bias;
+  int nv = 0;
+  int64_t cout = 0, cin = 0;
+
+  InputGrad(const at::Tensor& weight, bool wanted) {
+    if (!wanted) return;
+    cout = weight.size(0);
+    cin = weight.size(1);
+    packed = pack_weight(weight.t().contiguous());
+    zero_bias = pad_bias(c10::nullopt, cin);
+    nv = static_cast<int>(packed.size(2) / VL);
+  }
+  void run(const float* pre, int64_t n, float* out) const {
+    gemm(pre, cout, n, packed.const_data_ptr<float>(), nv, cout, zero_bias.const_data_ptr<float>(), cin, out, cin, 0);
+  }
+};
+
+void check_weight(const at::Tensor& weight, int64_t cout, int64_t cin) {
+  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == cout && weight.size(1) == cin &&
+                  weight.scalar_type() == at::kFloat && weight.is_contiguous(),
+              "weight must be a contiguous float32 (", cout, ", ", cin, ") matrix, got ", weight.sizes());
+}
+
 }  // namespace
 
 // The gradients of y = act(x·Wᵀ + b), act SELU (from its output `y`) or none (`y` absent), from `grad` (dL/dy):
@@ -104,37 +174,24 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tens
     check_rows(*y, "y", rows);
     TORCH_CHECK(y->size(1) == cout, "y must have ", cout, " columns as grad, got ", y->sizes());
   }
-  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == cout && weight.size(1) == cin &&
-                  weight.scalar_type() == at::kFloat && weight.is_contiguous(),
-              "weight must be a contiguous float32 (", cout, ", ", cin, ") matrix, got ", weight.sizes());
-  const bool rows_of_w = cin % VL == 0;  // dW = gpreᵀ·x (columns: Cin) or dWᵀ = xᵀ·gpre (columns: Cout)
-  TORCH_CHECK(!weight_grad || rows_of_w || cout % VL == 0, "the weight gradient needs Cin (", cin, ") or Cout (",
-              cout, ") to be a multiple of ", VL);
-  at::Tensor gx, gw, gb;
-  if (input_grad) gx = at::empty({rows, cin}, x.options());
-  const at::Tensor packed = input_grad ? pack_weight(weight.t().contiguous()) : at::Tensor();
-  const at::Tensor zero_bias = input_grad ? pad_bias(c10::nullopt, cin) : at::Tensor();
-  const int nv = input_grad ? static_cast<int>(packed.size(2) / VL) : 0;
-  const int threads = at::get_num_threads();
-  std::vector<float> partial_w(weight_grad ? static_cast<size_t>(threads) * cout * cin : 0, 0.f);
-  std::vector<float> partial_b(bias_grad ? static_cast<size_t>(threads) * cout : 0, 0.f);
+  check_weight(weight, cout, cin);
+  GradSums sums(cout, cin, weight_grad, bias_grad);
+  const InputGrad input(weight, input_grad);
+  at::Tensor gx = input_grad ? at::empty({rows, cin}, x.options()) : at::Tensor();
   const float* gp = grad.const_data_ptr<float>();
   const float* yp = selu ? y->const_data_ptr<float>() : nullptr;
   const float* xp = x.const_data_ptr<float>();
-  const float* wp = input_grad ? packed.const_data_ptr<float>() : nullptr;
-  const float* zp = input_grad ? zero_bias.const_data_ptr<float>() : nullptr;
   float* gxp = input_grad ? gx.data_ptr<float>() : nullptr;
   const int64_t chunks = (rows + CHUNK - 1) / CHUNK;
   const Vec zero(0.f), scale(kSeluScale), scale_alpha(kSeluScale * kSeluAlpha);
   at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
     const int tid = at::get_thread_num();
-    float* dw = weight_grad ? partial_w.data() + static_cast<int64_t>(tid) * cout * cin : nullptr;
-    float* db = bias_grad ? partial_b.data() + static_cast<int64_t>(tid) * cout : nullptr;
+    float* db = sums.bias_of(tid);
     std::vector<float> buffer(selu ? static_cast<size_t>(CHUNK * cout) : 0);
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t r0 = chunk * CHUNK, n = std::min(CHUNK, rows - r0);
       const float* g = gp + r0 * cout;
-      if (selu || bias_grad) {
+      if (selu || db) {
         const float* yc = selu ? yp + r0 * cout : nullptr;
         float* out = selu ? buffer.data() : nullptr;
         for (int64_t r = 0; r < n; ++r)
@@ -151,29 +208,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tens
           }
         if (selu) g = buffer.data();
       }
-      if (input_grad) gemm(g, cout, n, wp, nv, cout, zp, cin, gxp + r0 * cin, cin, 0);
-      if (weight_grad) {
-        if (rows_of_w)
-          atb(g, cout, cout, xp + r0 * cin, cin, cin, n, dw);
-        else
-          atb(xp + r0 * cin, cin, cin, g, cout, cout, n, dw);
-      }
+      if (input_grad) input.run(g, n, gxp + r0 * cin);
+      sums.add_weight(tid, g, xp + r0 * cin, n);
     }
   });
-  if (weight_grad) {
-    at::Tensor sum = at::zeros({rows_of_w ? cout : cin, rows_of_w ? cin : cout}, x.options());
-    float* sp = sum.data_ptr<float>();
-    for (int t = 0; t < threads; ++t)
-      for (int64_t i = 0; i < cout * cin; ++i) sp[i] += partial_w[static_cast<size_t>(t) * cout * cin + i];
-    gw = rows_of_w ? sum : sum.t().contiguous();
-  }
-  if (bias_grad) {
-    gb = at::zeros({cout}, x.options());
-    float* bp = gb.data_ptr<float>();
-    for (int t = 0; t < threads; ++t)
-      for (int64_t c = 0; c < cout; ++c) bp[c] += partial_b[static_cast<size_t>(t) * cout + c];
-  }
-  return {gx, gw, gb};
+  return {gx, sums.weight(x.options()), sums.bias(x.options())};
 }
 
 int64_t backward_multiple() { return VL; }
@@ -242,31 +281,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_pool_backward(
   TORCH_CHECK(code.scalar_type() == at::kByte && code.is_contiguous() && code.dim() == 4 && code.size(0) == n &&
                   code.size(1) == ho && code.size(2) == wo && code.size(3) == cout,
               "code must be the forward's (N, Ho, Wo, C) bytes, got ", code.scalar_type(), " sizes ", code.sizes());
-  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == cout && weight.size(1) == cin &&
-                  weight.scalar_type() == at::kFloat && weight.is_contiguous(),
-              "weight must be a contiguous float32 (", cout, ", ", cin, ") matrix, got ", weight.sizes());
-  const bool rows_of_w = cin % VL == 0;
-  TORCH_CHECK(!weight_grad || rows_of_w || cout % VL == 0, "the weight gradient needs Cin (", cin, ") or Cout (",
-              cout, ") to be a multiple of ", VL);
-  at::Tensor gx, gw, gb;
+  check_weight(weight, cout, cin);
+  GradSums sums(cout, cin, weight_grad, bias_grad);
+  const InputGrad input(weight, input_grad);
+  at::Tensor gx;
   if (input_grad) gx = at::empty({n, cin, h, w}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
-  const at::Tensor packed = input_grad ? pack_weight(weight.t().contiguous()) : at::Tensor();
-  const at::Tensor zero_bias = input_grad ? pad_bias(c10::nullopt, cin) : at::Tensor();
-  const int nv = input_grad ? static_cast<int>(packed.size(2) / VL) : 0;
-  const int threads = at::get_num_threads();
-  std::vector<float> partial_w(weight_grad ? static_cast<size_t>(threads) * cout * cin : 0, 0.f);
-  std::vector<float> partial_b(bias_grad ? static_cast<size_t>(threads) * cout : 0, 0.f);
   const float* gp = grad.const_data_ptr<float>();
   const float* yp = selu ? y->const_data_ptr<float>() : nullptr;
   const uint8_t* kp = code.const_data_ptr<uint8_t>();
   const float* xp = x.const_data_ptr<float>();
-  const float* wp = input_grad ? packed.const_data_ptr<float>() : nullptr;
-  const float* zp = input_grad ? zero_bias.const_data_ptr<float>() : nullptr;
   float* gxp = input_grad ? gx.data_ptr<float>() : nullptr;
   at::parallel_for(0, n * ho, 1, [&](int64_t begin, int64_t end) {
     const int tid = at::get_thread_num();
-    float* dw = weight_grad ? partial_w.data() + static_cast<int64_t>(tid) * cout * cin : nullptr;
-    float* db = bias_grad ? partial_b.data() + static_cast<int64_t>(tid) * cout : nullptr;
+    float* db = sums.bias_of(tid);
     const int64_t pixels = 2 * w;  // the two image rows of one row of windows
     // every window's four taps are written below; an odd last column is not and stays zero
     std::vector<float> pre(static_cast<size_t>(pixels * cout), 0.f);
@@ -294,30 +321,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_pool_backward(
       }
       const int64_t first = (img * h + 2 * oh) * w;  // the first pixel of the two rows
       if (input_grad) {
-        gemm(pre.data(), cout, pixels, wp, nv, cout, zp, cin, gxp + first * cin, cin, 0);
+        input.run(pre.data(), pixels, gxp + first * cin);
         if (h % 2 && oh == ho - 1)  // the row floor mode dropped: no gradient
           std::fill(gxp + (first + pixels) * cin, gxp + (first + pixels + w) * cin, 0.f);
       }
-      if (weight_grad) {
-        if (rows_of_w)
-          atb(pre.data(), cout, cout, xp + first * cin, cin, cin, pixels, dw);
-        else
-          atb(xp + first * cin, cin, cin, pre.data(), cout, cout, pixels, dw);
-      }
+      sums.add_weight(tid, pre.data(), xp + first * cin, pixels);
     }
   });
-  if (weight_grad) {
-    at::Tensor sum = at::zeros({rows_of_w ? cout : cin, rows_of_w ? cin : cout}, x.options());
-    float* sp = sum.data_ptr<float>();
-    for (int t = 0; t < threads; ++t)
-      for (int64_t i = 0; i < cout * cin; ++i) sp[i] += partial_w[static_cast<size_t>(t) * cout * cin + i];
-    gw = rows_of_w ? sum : sum.t().contiguous();
-  }
-  if (bias_grad) {
-    gb = at::zeros({cout}, x.options());
-    float* bp = gb.data_ptr<float>();
-    for (int t = 0; t < threads; ++t)
-      for (int64_t c = 0; c < cout; ++c) bp[c] += partial_b[static_cast<size_t>(t) * cout + c];
-  }
-  return {gx, gw, gb};
+  return {gx, sums.weight(x.options()), sums.bias(x.options())};
 }
