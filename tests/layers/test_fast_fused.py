@@ -22,6 +22,24 @@ from convwise.layers.fast import (
 CL = torch.channels_last
 
 
+def _assert_trains_like(reference, fast, x, *, input_grad=True, bias=True, rtol=1e-5, atol=1e-4):  # type: ignore[no-untyped-def]
+    """Output (channels-last) and gradients of `fast` on `x` are those of `reference`; the weight and
+    bias gradients within rtol/atol."""
+    xa, xb = x.clone().requires_grad_(input_grad), x.clone().requires_grad_(input_grad)
+    out_ref, out = reference(xa), fast(xb)
+    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-5)
+    assert out.is_contiguous(memory_format=CL)
+    grad = torch.randn_like(out_ref)
+    out_ref.backward(grad)
+    out.backward(grad)
+    if input_grad:
+        torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
+        assert xb.grad.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=rtol, atol=atol)
+    if bias:
+        torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=rtol, atol=atol)
+
+
 @pytest.fixture(autouse=True)
 def _kernels() -> None:
     reason = native.why_unavailable()
@@ -111,18 +129,7 @@ def test_conv_selu_fused_matches_conv_then_selu(cin, cout, kernel, padding, bias
     assert fuse_conv_selu_(fast) == 1
     assert fast[0].fused_selu and isinstance(fast[1], FusedSELU)
     x = torch.randn(3, cin, 9, 7).contiguous(memory_format=CL)
-    xa, xb = x.clone().requires_grad_(input_grad), x.clone().requires_grad_(input_grad)
-    out_ref, out = reference(xa), fast(xb)
-    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-5)
-    assert out.is_contiguous(memory_format=CL)
-    grad = torch.randn_like(out_ref)
-    out_ref.backward(grad)
-    out.backward(grad)
-    if input_grad:
-        torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
-    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-5, atol=1e-4)
-    if bias:
-        torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-5, atol=1e-4)
+    _assert_trains_like(reference, fast, x, input_grad=input_grad, bias=bias)
 
 
 @pytest.mark.parametrize(
@@ -177,15 +184,7 @@ def test_a_fused_conv_over_many_rows_trains_like_conv_then_selu(cin, cout):
     fast.load_state_dict(reference.state_dict())
     use_fast_layers_(fast)
     x = torch.randn(2, cin, 20, 20).contiguous(memory_format=CL)
-    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_ref, out = reference(xa), fast(xb)
-    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-5)
-    grad = torch.randn_like(out_ref)
-    out_ref.backward(grad)
-    out.backward(grad)
-    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
-    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-4, atol=1e-3)
-    torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-4, atol=1e-3)
+    _assert_trains_like(reference, fast, x, rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -207,18 +206,7 @@ def test_conv_selu_pool_fused_matches_conv_selu_then_max_pool(cin, cout, size, s
     use_fast_layers_(fast)
     assert isinstance(fast[-1], FusedMaxPool2d) and fast[0].fused_pool
     x = torch.randn(3, cin, *size).contiguous(memory_format=CL)
-    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_ref, out = reference(xa), fast(xb)
-    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-5)
-    assert out.is_contiguous(memory_format=CL)
-    grad = torch.randn_like(out_ref)
-    out_ref.backward(grad)
-    out.backward(grad)
-    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-5, atol=1e-4)
-    assert xb.grad.is_contiguous(memory_format=CL)
-    torch.testing.assert_close(fast[0].weight.grad, reference[0].weight.grad, rtol=1e-4, atol=1e-4)
-    if bias:
-        torch.testing.assert_close(fast[0].bias.grad, reference[0].bias.grad, rtol=1e-4, atol=1e-4)
+    _assert_trains_like(reference, fast, x, bias=bias, rtol=1e-4, atol=1e-4)
 
 
 def test_a_fused_conv_and_pool_on_an_nchw_input_still_pools():

@@ -346,26 +346,23 @@ class FastConv2d(nn.Conv2d):
         )
 
 
-class FusedSELU(nn.Identity):
+class _ComputedBy(nn.Identity):
+    """An identity left where a module was whose work the module named `into` now does."""
+
+    def __init__(self, into: str) -> None:
+        super().__init__()
+        self.into = into
+
+    def extra_repr(self) -> str:
+        return f"computed by {self.into}"
+
+
+class FusedSELU(_ComputedBy):
     """Where an `nn.SELU` was: its work is done by the `FastConv2d` before it (`fuse_conv_selu_`)."""
 
-    def __init__(self, into: str) -> None:
-        super().__init__()
-        self.into = into
 
-    def extra_repr(self) -> str:
-        return f"computed by {self.into}"
-
-
-class FusedMaxPool2d(nn.Identity):
+class FusedMaxPool2d(_ComputedBy):
     """Where a 2×2 `nn.MaxPool2d` was: its work is done by the `FastConv2d` before it (`fuse_conv_pool_`)."""
-
-    def __init__(self, into: str) -> None:
-        super().__init__()
-        self.into = into
-
-    def extra_repr(self) -> str:
-        return f"computed by {self.into}"
 
 
 class _NativeSELU(torch.autograd.Function):

@@ -25,7 +25,7 @@ _SOURCES = tuple(
     _KERNELS / name for name in ("module.cpp", "selu.cpp", "maxpool.cpp", "infer.cpp", "train.cpp")
 )
 #: Headers the sources include (part of the build's cache key).
-_HEADERS = (_KERNELS / "gemm.h", _KERNELS / "pool.h")
+_HEADERS = tuple(_KERNELS / name for name in ("checks.h", "gemm.h", "pool.h"))
 _STATE: dict[str, ModuleType | None] = {}
 
 #: The kernels' activation codes (kernels/gemm.h): none, ReLU, ReLU6, SELU.

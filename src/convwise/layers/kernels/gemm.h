@@ -131,6 +131,13 @@ const std::array<std::array<Micro, MR_MAX>, 4> MICRO = {micro_row<1>(), micro_ro
                                                         std::array<Micro, MR_MAX>{},
                                                         NV_MAX == 4 ? micro_row<NV_MAX>() : std::array<Micro, MR_MAX>{}};
 
+// A weight packed by pack_weight (infer.cpp) for K inputs and Cout outputs.
+inline void check_packed(const at::Tensor& packed, int64_t k, int64_t cout) {
+  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == k && packed.size(2) == vectors_for(cout) * VL &&
+                  packed.size(0) * packed.size(2) >= cout && packed.scalar_type() == at::kFloat && packed.is_contiguous(),
+              "packed weight ", packed.sizes(), " does not match K = ", k, " and Cout = ", cout, " (use pack_weight)");
+}
+
 // K is taken in slices of KC: a slice of a weight panel (KC × NR floats) stays in L1 while every row block
 // of the chunk passes over it; partial sums wait in C between slices.
 constexpr int64_t KC = VL >= 16 ? 256 : 128;

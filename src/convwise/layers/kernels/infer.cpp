@@ -21,22 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include "checks.h"
 #include "gemm.h"
 
 namespace {
-
-void check_packed(const at::Tensor& packed, int64_t k, int64_t cout) {
-  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == k && packed.size(2) == vectors_for(cout) * VL &&
-                  packed.size(0) * packed.size(2) >= cout && packed.scalar_type() == at::kFloat && packed.is_contiguous(),
-              "packed weight ", packed.sizes(), " does not match K = ", k, " and Cout = ", cout, " (use pack_weight)");
-}
-
-void check_input(const at::Tensor& x) {
-  TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat,
-              "x must be a float32 CPU tensor, got ", x.scalar_type(), " on ", x.device());
-  TORCH_CHECK(x.dim() == 4 && x.is_contiguous(at::MemoryFormat::ChannelsLast),
-              "x must be a 4-D channels-last tensor, got sizes ", x.sizes(), " and strides ", x.strides());
-}
 
 struct Geometry {
   int64_t kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
@@ -185,7 +173,7 @@ at::Tensor pad_bias(const c10::optional<at::Tensor>& bias, int64_t cout) {
 at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10::optional<at::Tensor>& bias,
                         int64_t cout, int64_t kh, int64_t kw, at::IntArrayRef stride, at::IntArrayRef pad,
                         at::IntArrayRef dilation, int64_t act) {
-  check_input(x);
+  check_cl(x, "x");
   const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), k = kh * kw * cin;
   check_packed(packed, k, cout);
   const int nv = static_cast<int>(packed.size(2) / VL);
@@ -240,7 +228,7 @@ at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& packed, const c10
 // A depthwise convolution (groups = C, one filter per channel): weight (KH, KW, C).
 at::Tensor depthwise_forward(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
                              at::IntArrayRef stride, at::IntArrayRef pad, at::IntArrayRef dilation, int64_t act) {
-  check_input(x);
+  check_cl(x, "x");
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   TORCH_CHECK(weight.dim() == 3 && weight.size(2) == c && weight.is_contiguous() && weight.scalar_type() == at::kFloat,
               "depthwise weight must be a contiguous float32 (KH, KW, C=", c, ") tensor, got ", weight.sizes());
@@ -265,7 +253,7 @@ at::Tensor separable_forward(const at::Tensor& x, const at::Tensor& dw_weight, c
                              at::IntArrayRef stride, at::IntArrayRef pad, at::IntArrayRef dilation, int64_t dw_act,
                              const at::Tensor& packed, const c10::optional<at::Tensor>& pw_bias, int64_t cout,
                              int64_t pw_act) {
-  check_input(x);
+  check_cl(x, "x");
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   TORCH_CHECK(dw_weight.dim() == 3 && dw_weight.size(2) == c && dw_weight.is_contiguous() &&
                   dw_weight.scalar_type() == at::kFloat,

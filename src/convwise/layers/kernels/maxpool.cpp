@@ -15,18 +15,12 @@
 #include <cmath>
 #include <tuple>
 
+#include "checks.h"
 #include "pool.h"
 
 namespace {
 
 using Vec = at::vec::Vectorized<float>;
-
-void check_cl(const at::Tensor& t, const char* name) {
-  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, name,
-              " must be a float32 CPU tensor, got ", t.scalar_type(), " on ", t.device());
-  TORCH_CHECK(t.dim() == 4 && t.is_contiguous(at::MemoryFormat::ChannelsLast), name,
-              " must be a 4-D channels-last tensor, got sizes ", t.sizes(), " and strides ", t.strides());
-}
 
 }  // namespace
 
@@ -56,9 +50,7 @@ at::Tensor maxpool2x2_backward(const at::Tensor& g, const at::Tensor& code, int6
   const int64_t n = g.size(0), c = g.size(1), ho = g.size(2), wo = g.size(3);
   TORCH_CHECK(ho == h / 2 && wo == w / 2, "grad must be the 2x2 pool of a ", h, "x", w, " input, got sizes ",
               g.sizes());
-  TORCH_CHECK(code.scalar_type() == at::kByte && code.is_contiguous() && code.dim() == 4 && code.size(0) == n &&
-                  code.size(1) == ho && code.size(2) == wo && code.size(3) == c,
-              "code must be the forward's (N, Ho, Wo, C) bytes, got ", code.scalar_type(), " sizes ", code.sizes());
+  check_pool_code(code, n, ho, wo, c);
   at::Tensor gi = at::empty({n, c, h, w}, g.options().memory_format(at::MemoryFormat::ChannelsLast));
   const float* gp = g.const_data_ptr<float>();
   const uint8_t* cp = code.const_data_ptr<uint8_t>();

@@ -4,12 +4,20 @@
 // in that order, a NaN winning over numbers (a later NaN over an earlier one).
 #pragma once
 
+#include <torch/extension.h>
 #include <ATen/cpu/vec/vec.h>
 
 #include <cmath>
 #include <cstdint>
 
 namespace {
+
+// The winner bytes of a pool of (n, c, ho, wo) outputs, as pool_row writes them: (n, ho, wo, c), contiguous.
+inline void check_pool_code(const at::Tensor& code, int64_t n, int64_t ho, int64_t wo, int64_t c) {
+  TORCH_CHECK(code.scalar_type() == at::kByte && code.is_contiguous() && code.dim() == 4 && code.size(0) == n &&
+                  code.size(1) == ho && code.size(2) == wo && code.size(3) == c,
+              "code must be the forward's (N, Ho, Wo, C) bytes, got ", code.scalar_type(), " sizes ", code.sizes());
+}
 
 // Output row (wo windows × c channels) from input rows `top` and `bottom` (each ≥ 2·wo pixels × c).
 inline void pool_row(const float* top, const float* bottom, int64_t wo, int64_t c, float* out, uint8_t* code) {

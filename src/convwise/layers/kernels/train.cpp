@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "checks.h"
 #include "gemm.h"
 #include "pool.h"
 
@@ -217,17 +218,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_backward(const at::Tens
 
 int64_t backward_multiple() { return VL; }
 
-namespace {
-
-void check_cl(const at::Tensor& t, const char* name) {
-  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 4 &&
-                  t.is_contiguous(at::MemoryFormat::ChannelsLast),
-              name, " must be a 4-D channels-last float32 CPU tensor, got ", t.scalar_type(), " sizes ", t.sizes(),
-              " strides ", t.strides());
-}
-
-}  // namespace
-
 // maxpool2x2(act(conv1x1(x) + bias)) for a channels-last x, the weight packed by pack_weight from (Cout, Cin),
 // act 0 (none) or 3 (SELU): (pooled output (N, Cout, H/2, W/2) channels-last, winners (N, H/2, W/2, Cout) bytes
 // as maxpool2x2_forward's).
@@ -237,11 +227,7 @@ std::tuple<at::Tensor, at::Tensor> pointwise_pool_forward(const at::Tensor& x, c
   check_cl(x, "x");
   const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), ho = h / 2, wo = w / 2;
   TORCH_CHECK(ho > 0 && wo > 0, "x must be at least 2x2, got sizes ", x.sizes());
-  TORCH_CHECK(packed.dim() == 3 && packed.size(1) == cin && packed.size(2) == vectors_for(cout) * VL &&
-                  packed.size(0) * packed.size(2) >= cout && packed.is_contiguous() &&
-                  packed.scalar_type() == at::kFloat,
-              "packed weight ", packed.sizes(), " does not match Cin = ", cin, " and Cout = ", cout,
-              " (use pack_weight)");
+  check_packed(packed, cin, cout);
   const at::Tensor b = pad_bias(bias, cout);
   at::Tensor out = at::empty({n, cout, ho, wo}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
   at::Tensor code = at::empty({n, ho, wo, cout}, x.options().dtype(at::kByte));
@@ -278,9 +264,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pointwise_pool_backward(
     check_cl(*y, "y");
     TORCH_CHECK(y->sizes() == grad.sizes(), "y must have grad's sizes ", grad.sizes(), ", got ", y->sizes());
   }
-  TORCH_CHECK(code.scalar_type() == at::kByte && code.is_contiguous() && code.dim() == 4 && code.size(0) == n &&
-                  code.size(1) == ho && code.size(2) == wo && code.size(3) == cout,
-              "code must be the forward's (N, Ho, Wo, C) bytes, got ", code.scalar_type(), " sizes ", code.sizes());
+  check_pool_code(code, n, ho, wo, cout);
   check_weight(weight, cout, cin);
   GradSums sums(cout, cin, weight_grad, bias_grad);
   const InputGrad input(weight, input_grad);
